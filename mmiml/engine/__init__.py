@@ -1,0 +1,6 @@
+from .checkpoint import SAFE_GLOBALS, load_local_checkpoint, register_safe_globals
+
+# Importing mmiml.engine (as configs' custom_imports do) makes every checkpoint load safe.
+register_safe_globals()
+
+__all__ = ["SAFE_GLOBALS", "load_local_checkpoint", "register_safe_globals"]

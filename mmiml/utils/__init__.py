@@ -1,0 +1,3 @@
+from .errors import IMLDataError, UnsafeCheckpointError
+
+__all__ = ["IMLDataError", "UnsafeCheckpointError"]

@@ -1,0 +1,67 @@
+"""Registration and device set-up shared by tools/train.py and tools/test.py."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def register_all_modules() -> None:
+    """Import every mmiml module so its classes are in mmseg's/mmdet's registries."""
+    import mmiml.datasets  # noqa: F401
+    import mmiml.engine  # noqa: F401  (also makes checkpoint loading weights_only-safe)
+    import mmiml.evaluation  # noqa: F401
+    import mmiml.models  # noqa: F401
+    from mmseg.utils import register_all_modules as register_mmseg
+
+    register_mmseg(init_default_scope=False)
+
+
+def _replace_syncbn(node: Any) -> int:
+    """Turn every ``SyncBN`` norm config into ``BN`` in place; return how many changed."""
+    changed = 0
+    if isinstance(node, dict):
+        if node.get("type") == "SyncBN":
+            node["type"] = "BN"
+            changed += 1
+        for value in node.values():
+            changed += _replace_syncbn(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            changed += _replace_syncbn(value)
+    return changed
+
+
+def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
+    """Make a GPU-minded config run on CPU-only torch, in one process or several (gloo).
+
+    mmengine's pytorch launcher calls ``torch.cuda.set_device`` and fails on CPU-only torch,
+    so without a GPU we initialise the gloo group ourselves before the Runner exists, wrap the
+    model in DDP without device ids, and use BN instead of SyncBN (SyncBN needs CUDA).
+    """
+    if torch.cuda.is_available():
+        return
+    changed = _replace_syncbn(cfg._cfg_dict)
+    if changed:
+        print_log(f"no GPU: replaced {changed} SyncBN config(s) with BN", logger="current")
+    if launcher == "none":
+        return
+    cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend="gloo", init_method="env://")
+    cfg.model_wrapper_cfg = dict(
+        type="MMDistributedDataParallel",
+        device_ids=None,
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get("find_unused_parameters", False),
+    )
+    print_log(
+        f"no GPU: gloo process group rank {dist.get_rank()}/{dist.get_world_size()} "
+        f"(LOCAL_RANK={os.environ.get('LOCAL_RANK')})",
+        logger="current",
+    )

@@ -1,0 +1,13 @@
+import os
+
+# Tests run on CPU with few threads; keep runs reproducible and light on a 2-core machine.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_mmiml() -> None:
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()

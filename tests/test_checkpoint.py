@@ -1,0 +1,58 @@
+"""Checkpoints load with weights_only=True; foreign pickled objects are refused by name."""
+
+import collections
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmiml.utils.errors import UnsafeCheckpointError
+
+
+class NotAllowed:  # a module-level class: pickled by reference, so loading it needs a global
+    def __init__(self):
+        self.payload = 1
+
+
+def test_message_hub_state_round_trips_with_weights_only(tmp_path):
+    hub = MessageHub.get_instance("ckpt-test")
+    for i in range(5):
+        hub.update_scalar("train/loss", 1.0 / (i + 1))
+    hub.update_info("iter", 4)
+    ckpt = {
+        "meta": {"iter": 5, "seed": np.int64(3), "hist": np.arange(3, dtype=np.float32)},
+        "state_dict": collections.OrderedDict(w=torch.ones(2)),
+        "message_hub": hub.state_dict(),
+    }
+    path = tmp_path / "iter_5.pth"
+    torch.save(ckpt, path)
+    loaded = _load_checkpoint(str(path), map_location="cpu")
+    buf = loaded["message_hub"]["log_scalars"]["train/loss"]
+    assert buf.current() == pytest.approx(0.2)
+    assert loaded["meta"]["hist"].tolist() == [0.0, 1.0, 2.0]
+    assert torch.equal(loaded["state_dict"]["w"], torch.ones(2))
+
+
+def test_foreign_object_is_refused_with_reason(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {"w": torch.ones(1)}, "extra": NotAllowed()}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(str(path), map_location="cpu")
+    message = str(info.value)
+    assert str(path) in message
+    assert "NotAllowed" in message
+    assert "allow-list" in message
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        _load_checkpoint(str(tmp_path / "nope.pth"), map_location="cpu")
+
+
+def test_weights_only_stays_on_by_default(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"extra": NotAllowed()}, path)
+    with pytest.raises(Exception, match="Unsupported global"):
+        torch.load(path)

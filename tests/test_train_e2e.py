@@ -1,0 +1,116 @@
+"""End to end on CPU: train, kill, resume, distributed (gloo), test to a per-task JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mmiml.datasets.demo_splices import make_demo_splices
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs/baseline/convnext-atto_upernet_demo-cpu.py"
+
+
+@pytest.fixture(scope="module")
+def demo_manifest(tmp_path_factory) -> Path:
+    return make_demo_splices(tmp_path_factory.mktemp("demo"), num_train=32, num_test=12,
+                             size=64, seed=1)
+
+
+def _options(manifest: Path, max_iters: int, ckpt_interval: int) -> list[str]:
+    return [
+        "--cfg-options",
+        f"train_dataloader.dataset.ann_file={manifest}",
+        f"val_dataloader.dataset.ann_file={manifest}",
+        f"test_dataloader.dataset.ann_file={manifest}",
+        "train_dataloader.batch_size=4",
+        "train_dataloader.num_workers=0",
+        "train_dataloader.persistent_workers=False",
+        "val_dataloader.num_workers=0",
+        "val_dataloader.persistent_workers=False",
+        "test_dataloader.num_workers=0",
+        "test_dataloader.persistent_workers=False",
+        f"train_cfg.max_iters={max_iters}",
+        f"train_cfg.val_interval={max_iters}",
+        f"default_hooks.checkpoint.interval={ckpt_interval}",
+        "default_hooks.checkpoint.max_keep_ckpts=10",
+        "default_hooks.logger.interval=1",
+        f"param_scheduler.1.end={max_iters}",
+    ]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+@pytest.mark.slow
+def test_train_is_killed_then_resumes(demo_manifest, tmp_path):
+    work = tmp_path / "work"
+    cmd = [sys.executable, str(ROOT / "tools/train.py"), str(CONFIG), "--work-dir", str(work),
+           *_options(demo_manifest, max_iters=12, ckpt_interval=4)]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not (work / "iter_8.pth").exists():
+        assert proc.poll() is None, "training ended before it could be killed"
+        assert time.time() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.5)
+    time.sleep(0.5)  # let the checkpoint finish writing
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (work / "iter_12.pth").exists()
+
+    done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = done.stdout + done.stderr
+    assert "resumed" in log.lower()
+    assert "Iter(train) [12/12]" in log
+    assert "Iter(train) [ 1/12]" not in log  # training did not restart from scratch
+    assert (work / "iter_12.pth").exists()
+
+
+@pytest.mark.slow
+def test_two_process_cpu_training(demo_manifest, tmp_path):
+    work = tmp_path / "dist"
+    env = dict(_env(), PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
+    done = subprocess.run(
+        ["bash", str(ROOT / "tools/dist_train.sh"), str(CONFIG), "2", "--work-dir", str(work),
+         *_options(demo_manifest, max_iters=4, ckpt_interval=4)],
+        env=env, capture_output=True, text=True, timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "gloo process group rank 1/2" in log
+    assert "Iter(train) [4/4]" in log
+    assert (work / "iter_4.pth").exists()
+
+
+@pytest.mark.slow
+def test_train_then_test_writes_per_task_json(demo_manifest, tmp_path):
+    work = tmp_path / "work"
+    train = subprocess.run(
+        [sys.executable, str(ROOT / "tools/train.py"), str(CONFIG), "--work-dir", str(work),
+         *_options(demo_manifest, max_iters=6, ckpt_interval=6)],
+        env=_env(), capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-3000:]
+    out = tmp_path / "result.json"
+    test = subprocess.run(
+        [sys.executable, str(ROOT / "tools/test.py"), str(CONFIG), str(work / "iter_6.pth"),
+         "--work-dir", str(work), "--out", str(out),
+         *_options(demo_manifest, max_iters=6, ckpt_interval=6)],
+        env=_env(), capture_output=True, text=True, timeout=600)
+    assert test.returncode == 0, test.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["schema"] == "mmiml-result/1"
+    assert result["num_images"] == 12
+    assert set(result["per_task"]) == {"natural", "document", "face", "scene_text"}
+    assert sum(t["num_images"] for t in result["per_task"].values()) == 12
+    assert "avg" in result
