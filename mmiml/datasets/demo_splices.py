@@ -13,7 +13,6 @@ signs rendered onto photos).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mmiml import TASKS
+
+from .manifest import write_manifest
 
 WORDS = (
     "invoice total amount date paid account number bank transfer contract signed name address "
@@ -86,7 +87,7 @@ def _host_sources(size: int) -> dict[str, Callable[[np.random.Generator], np.nda
     from skimage import data
 
     natural = _skimage_photos(
-        ["astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "camera", "coins"])
+        ["astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "grass", "gravel", "brick"])
     scans = _skimage_photos(["page"])
     faces = [np.repeat((f * 255).astype(np.uint8)[..., None], 3, axis=2)
              for f in np.asarray(data.lfw_subset())[:100]]
@@ -163,7 +164,7 @@ def make_demo_splices(
     (out / "masks").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     hosts = _host_sources(size)
-    lines = []
+    entries = []
     for index in range(num_train + num_test):
         split = "train" if index < num_train else "test"
         task = TASKS[index % len(TASKS)]
@@ -179,18 +180,18 @@ def make_demo_splices(
                 donor = hosts[task](rng)
                 record["manipulation"] = "splice"
             img = np.where(mask[..., None] == 1, _trace(donor, rng), img)
-            mask_name = f"masks/{index:05d}.png"
-            Image.fromarray(mask * 255).save(out / mask_name)
-            record["mask"] = mask_name
+            mask_path = out / f"masks/{index:05d}.png"
+            Image.fromarray(mask * 255).save(mask_path)
+            record["mask"] = str(mask_path)
         # Documents stay lossless (scans are often PNG); other tasks are JPEG like their sources.
         if task == "document":
-            name = f"images/{index:05d}.png"
-            Image.fromarray(img).save(out / name)
+            image_path = out / f"images/{index:05d}.png"
+            Image.fromarray(img).save(image_path)
         else:
-            name = f"images/{index:05d}.jpg"
-            Image.fromarray(img).save(out / name, quality=int(rng.integers(90, 101)))
-        record["image"] = name
-        lines.append(json.dumps(record))
+            image_path = out / f"images/{index:05d}.jpg"
+            Image.fromarray(img).save(image_path, quality=int(rng.integers(90, 101)))
+        record["image"] = str(image_path)
+        entries.append(record)
     manifest = out / "manifest.jsonl"
-    manifest.write_text("\n".join(lines) + "\n")
+    write_manifest(entries, manifest)
     return manifest

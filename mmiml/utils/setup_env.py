@@ -13,11 +13,12 @@ from mmengine.logging import print_log
 
 def register_all_modules() -> None:
     """Import every mmiml module so its classes are in mmseg's/mmdet's registries."""
+    from mmseg.utils import register_all_modules as register_mmseg
+
     import mmiml.datasets  # noqa: F401
     import mmiml.engine  # noqa: F401  (also makes checkpoint loading weights_only-safe)
     import mmiml.evaluation  # noqa: F401
     import mmiml.models  # noqa: F401
-    from mmseg.utils import register_all_modules as register_mmseg
 
     register_mmseg(init_default_scope=False)
 

@@ -8,6 +8,7 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255,
     size_divisor=32,
+    test_cfg=dict(size_divisor=32),  # test images keep their size; pad to the stride
 )
 model = dict(
     type="EncoderDecoder",

@@ -105,7 +105,8 @@ class ConvNeXt(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in self.arch_zoo:
-                raise KeyError(f"ConvNeXt arch {arch!r} unknown; choose from {sorted(self.arch_zoo)}")
+                raise KeyError(
+                    f"ConvNeXt arch {arch!r} unknown; choose from {sorted(self.arch_zoo)}")
             arch = self.arch_zoo[arch]
         if not {"depths", "channels"} <= set(arch) or len(arch["depths"]) != len(arch["channels"]):
             raise ValueError(f"ConvNeXt arch needs equal-length 'depths' and 'channels': {arch}")

@@ -1,0 +1,188 @@
+"""Reading and writing mmiml manifests (JSON lines, one sample per line).
+
+Format (public, see shared/design/metrics.md)::
+
+    {"image": path, "mask": path or null, "task": "natural"|"document"|"face"|"scene_text",
+     "source": dataset name, "split": "train"|"val"|"test", ...more keys allowed}
+
+Relative paths resolve against the manifest's folder. The optional key ``mask_inverted`` (bool)
+marks NIST-style masks (white = authentic).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mmiml import TASKS
+from mmiml.utils.errors import IMLDataError
+
+__all__ = ["SPLITS", "REQUIRED_KEYS", "read_manifest", "write_manifest", "check_entry_fields"]
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+REQUIRED_KEYS: tuple[str, ...] = ("image", "mask", "task", "source", "split")
+# Keys that read_manifest adds to each entry; never written back.
+_INTERNAL_KEYS = ("line",)
+
+
+def check_entry_fields(obj: Any) -> list[str]:
+    """Schema problems of one decoded manifest line (empty list = valid).
+
+    Schema: a JSON object; ``image`` non-empty string; ``mask`` non-empty string or null;
+    ``task`` one of :data:`mmiml.TASKS`; ``source`` non-empty string; ``split`` one of
+    :data:`SPLITS`; optional ``mask_inverted`` boolean; any other key allowed.
+    """
+    if not isinstance(obj, dict):
+        return [f"expected a JSON object, got {type(obj).__name__}"]
+    problems = []
+    missing = [k for k in REQUIRED_KEYS if k not in obj]
+    if missing:
+        problems.append("missing key" + ("s " if len(missing) > 1 else " ") + ", ".join(missing))
+    for key in ("image", "source"):
+        if key in obj and not (isinstance(obj[key], str) and obj[key]):
+            problems.append(f"'{key}' must be a non-empty string, got {obj[key]!r}")
+    if "mask" in obj and obj["mask"] is not None and not (
+        isinstance(obj["mask"], str) and obj["mask"]
+    ):
+        problems.append(f"'mask' must be a non-empty string or null, got {obj['mask']!r}")
+    if "task" in obj and obj["task"] not in TASKS:
+        problems.append(f"unknown task {obj['task']!r} (valid tasks: {', '.join(TASKS)})")
+    if "split" in obj and obj["split"] not in SPLITS:
+        problems.append(f"unknown split {obj['split']!r} (valid splits: {', '.join(SPLITS)})")
+    if "mask_inverted" in obj and not isinstance(obj["mask_inverted"], bool):
+        problems.append(f"'mask_inverted' must be true or false, got {obj['mask_inverted']!r}")
+    return problems
+
+
+def _resolve(folder: str, p: str) -> str:
+    # normpath, not realpath: keep symlinked dataset folders as the user named them.
+    return os.path.normpath(os.path.join(folder, os.path.expanduser(p)))
+
+
+def read_manifest(
+    path: str | os.PathLike,
+    *,
+    split: str | None = None,
+    collect_problems: list[IMLDataError] | None = None,
+) -> list[dict[str, Any]]:
+    """Read and validate a manifest.
+
+    Returns one dict per sample with absolute ``image`` and ``mask`` (or None), ``task``,
+    ``source``, ``split``, ``mask_inverted`` (bool, default False), ``line`` (1-based line
+    number) and every extra key of the line. Blank lines are ignored.
+
+    The whole file is validated before ``split`` filters it (our choice: a broken line makes
+    the manifest wrong whatever split is asked for). Duplicates (the same image path twice,
+    after resolution) are errors in any split, since they inflate or leak samples.
+
+    Collect mode: pass a list as ``collect_problems`` and nothing is raised for bad lines; each
+    problem is appended as an IMLDataError (path ``manifest:line``) and only the valid lines
+    are returned (for duplicates, the first occurrence is kept).
+
+    Raises:
+        IMLDataError: manifest missing, or (without ``collect_problems``) the first bad line:
+            invalid JSON, missing key, wrong type, unknown task (valid ones listed) or split,
+            duplicate.
+    """
+    path = os.fspath(path)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS} or None, got {split!r}")
+    if not os.path.isfile(path):
+        raise IMLDataError(path, "manifest file not found")
+    folder = os.path.dirname(os.path.abspath(path))
+
+    def report(line_no: int, problem: str) -> None:
+        err = IMLDataError(f"{path}:{line_no}", problem)
+        if collect_problems is None:
+            raise err
+        collect_problems.append(err)
+
+    entries: list[dict[str, Any]] = []
+    first_line: dict[str, int] = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise IMLDataError(path, f"cannot read manifest: {e}") from e
+    for line_no, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            report(line_no, f"invalid JSON: {e.msg} (column {e.colno})")
+            continue
+        bad = check_entry_fields(obj)
+        if bad:
+            report(line_no, "; ".join(bad))
+            continue
+        entry = dict(obj)
+        entry["image"] = _resolve(folder, obj["image"])
+        entry["mask"] = None if obj["mask"] is None else _resolve(folder, obj["mask"])
+        entry["mask_inverted"] = bool(obj.get("mask_inverted", False))
+        entry["line"] = line_no
+        if entry["image"] in first_line:
+            report(
+                line_no,
+                f"duplicate entry: image {entry['image']} is listed on lines "
+                f"{first_line[entry['image']]} and {line_no}",
+            )
+            continue
+        first_line[entry["image"]] = line_no
+        entries.append(entry)
+    if split is not None:
+        entries = [e for e in entries if e["split"] == split]
+    return entries
+
+
+def write_manifest(entries: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> int:
+    """Write ``entries`` as a manifest at ``path``; returns the number of lines written.
+
+    Paths are written relative to the manifest's folder (absolute when no relative path exists,
+    e.g. another drive). Relative input paths are taken relative to the current directory.
+    ``mask_inverted`` is written only when true and ``line`` never (our choice: minimal lines).
+    Entries are schema-checked first; nothing is written if one is invalid.
+
+    Raises:
+        IMLDataError: an entry is invalid (named by its 0-based index) or two share an image.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+
+    def rel(p: str) -> str:
+        p = os.path.abspath(os.path.expanduser(p))
+        try:
+            return os.path.relpath(p, folder).replace(os.sep, "/")
+        except ValueError:
+            return p
+
+    lines: list[str] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        bad = check_entry_fields(dict(entry))
+        if bad:
+            raise IMLDataError(path, f"entry {i}: " + "; ".join(bad))
+        image = os.path.abspath(os.path.expanduser(entry["image"]))
+        if image in seen:
+            raise IMLDataError(
+                path, f"entry {i}: duplicate image {image} (also entry {seen[image]})"
+            )
+        seen[image] = i
+        out: dict[str, Any] = {
+            "image": rel(entry["image"]),
+            "mask": None if entry["mask"] is None else rel(entry["mask"]),
+        }
+        for key in REQUIRED_KEYS[2:]:
+            out[key] = entry[key]
+        for key, value in entry.items():
+            if key in out or key in _INTERNAL_KEYS:
+                continue
+            if key == "mask_inverted" and not value:
+                continue
+            out[key] = value
+        lines.append(json.dumps(out, ensure_ascii=False))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    return len(lines)

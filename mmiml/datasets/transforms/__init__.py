@@ -1,0 +1,3 @@
+from .augment import DCTAwareRandomFlip, GridAlignedRandomCrop, RandomJpegRecompress  # noqa: F401
+from .formatting import PackIMLInputs  # noqa: F401
+from .loading import LoadIMLAnnotations, LoadIMLImageFromFile, LoadJpegDCT  # noqa: F401

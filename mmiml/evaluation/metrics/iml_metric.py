@@ -1,0 +1,359 @@
+"""IMLMetric: mmiml's scoring of manipulation localizers, as an mmengine metric.
+
+Binding spec: ``shared/design/metrics.md``. In short:
+
+- the prediction is a tampering probability, resized (bilinear) to the ground truth's original
+  size, binarised as ``p > threshold``;
+- pixel F1/IoU/precision/recall in two aggregations: ``image`` (per image with IMDL-BenCo's
+  epsilon, then averaged) and ``dataset`` (one confusion matrix over all pixels, DocTamper);
+- authentic images (no tampered pixel) are excluded from the pixel figures by default
+  (``authentic_policy='exclude'``); ``'empty_is_one'`` scores them 1.0 when nothing is predicted
+  and 0.0 otherwise. Either way they enter the image-level figures and the false-alarm figures;
+- image-level detection from a pooled score (max by default): AUC, balanced accuracy, F1;
+- threshold-free: pixel AUC and the oracle best-F1, both from per-image histograms;
+- everything per task plus the macro average over the tasks present (``avg``);
+- undefined figures are ``None`` (JSON null), never 0; the macro average skips them.
+
+``process`` keeps one compact entry per image (confusion counts, histogram, score), never a map,
+so mmengine's ``collect_results`` + truncation to the dataset size scores every image once.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+from mmengine.evaluator import BaseMetric
+from mmseg.registry import METRICS
+
+from mmiml import TASKS
+from mmiml.evaluation import functional as F
+from mmiml.evaluation.result_json import (
+    AUTHENTIC_POLICIES,
+    COUNT_KEYS,
+    EXTRA_FIGURE_KEYS,
+    FIGURE_KEYS,
+    SCHEMA_ID,
+    validate_result,
+    write_result,
+)
+from mmiml.utils.errors import IMLDataError
+
+# Chunk of images whose threshold curves are expanded at once for best-F1 (bounds memory to
+# about chunk * (num_bins + 1) * 4 int64 values).
+_CURVE_CHUNK = 256
+
+
+def _field(sample: Any, key: str) -> Any:
+    """Read ``key`` from a data sample given as dict (Evaluator.process) or SegDataSample."""
+    if isinstance(sample, Mapping):
+        return sample.get(key)
+    getter = getattr(sample, "get", None)
+    if getter is not None:
+        return getter(key, None)
+    return getattr(sample, key, None)
+
+
+def _pixel_data(value: Any) -> Any:
+    """The array inside a PixelData (object or its ``to_dict``), or the array itself."""
+    if value is None or isinstance(value, (np.ndarray, torch.Tensor)):
+        return value
+    if isinstance(value, Mapping):
+        return value.get("data")
+    return getattr(value, "data", None)
+
+
+def _tensor(data: Any) -> torch.Tensor:
+    """CPU tensor view of ``data`` (model outputs may still be on the GPU)."""
+    return torch.as_tensor(data).detach().cpu()
+
+
+def _as_2d(arr: torch.Tensor, what: str, img_path: str) -> torch.Tensor:
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise IMLDataError(img_path, f"{what} must be HxW or 1xHxW, got shape {tuple(arr.shape)}")
+    return arr
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+@METRICS.register_module()
+class IMLMetric(BaseMetric):
+    """Image manipulation localization metric (shared/design/metrics.md).
+
+    Args:
+        threshold: binary prediction is ``probability > threshold``.
+        authentic_policy: ``'exclude'`` (default) keeps authentic images out of the pixel
+            figures; ``'empty_is_one'`` scores an empty prediction on an empty mask as 1.0 (and
+            any predicted pixel on it as 0.0).
+        image_pooling: image score from the map: ``'max'``, ``'mean'`` or ``'topk_mean'``.
+        topk: number of pixels averaged by ``'topk_mean'``.
+        num_bins: histogram bins for pixel AUC and best-F1 (thresholds ``k / num_bins``).
+        out_file: when set, the full result JSON is written there after each evaluation.
+        default_task: task of samples whose metainfo lacks ``task`` (None: that is an error).
+        collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
+    """
+
+    default_prefix: str | None = "iml"
+
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        authentic_policy: str = "exclude",
+        image_pooling: str = "max",
+        topk: int = 100,
+        num_bins: int = 1000,
+        out_file: str | None = None,
+        default_task: str | None = None,
+        collect_device: str = "cpu",
+        prefix: str | None = None,
+        collect_dir: str | None = None,
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        if authentic_policy not in AUTHENTIC_POLICIES:
+            raise ValueError(
+                f"authentic_policy must be one of {AUTHENTIC_POLICIES}, got {authentic_policy!r}")
+        if image_pooling not in F.POOLING_MODES:
+            raise ValueError(
+                f"image_pooling must be one of {F.POOLING_MODES}, got {image_pooling!r}")
+        if topk < 1:
+            raise ValueError(f"topk must be >= 1, got {topk}")
+        if num_bins < 1:
+            raise ValueError(f"num_bins must be >= 1, got {num_bins}")
+        if default_task is not None and default_task not in TASKS:
+            raise ValueError(f"default_task must be one of {TASKS}, got {default_task!r}")
+        self.threshold = float(threshold)
+        self.authentic_policy = authentic_policy
+        self.image_pooling = image_pooling
+        self.topk = int(topk)
+        self.num_bins = int(num_bins)
+        self.out_file = out_file
+        self.default_task = default_task
+        self.last_result: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ process
+    def _ground_truth(self, sample: Any, img_path: str) -> np.ndarray:
+        data = _pixel_data(_field(sample, "gt_sem_seg"))
+        if data is None:
+            raise IMLDataError(img_path, "data sample has no gt_sem_seg")
+        gt = _as_2d(_tensor(data), "gt_sem_seg", img_path).numpy()
+        if gt.dtype != np.uint8:
+            if gt.dtype != np.bool_:
+                lo, hi = gt.min(), gt.max()
+                if lo < 0 or hi > 255 or not np.array_equal(gt, np.round(gt)):
+                    raise IMLDataError(img_path, f"gt_sem_seg values must be 0, 1 or 255 "
+                                                 f"(found range {lo}..{hi})")
+            gt = gt.astype(np.uint8)
+        stray = (gt > 1) & (gt != F.IGNORE_INDEX)
+        if stray.any():
+            raise IMLDataError(img_path, f"gt_sem_seg has value {int(gt[stray][0])}; "
+                                         "expected 0 (authentic), 1 (tampered), 255 (ignore)")
+        return np.ascontiguousarray(gt)
+
+    def _probability(self, sample: Any, shape: tuple[int, ...], img_path: str) -> np.ndarray:
+        data = _pixel_data(_field(sample, "pred_prob"))
+        if data is not None:
+            prob = _as_2d(_tensor(data), "pred_prob", img_path).float()
+        else:
+            logits = _pixel_data(_field(sample, "seg_logits"))
+            if logits is None:
+                raise IMLDataError(img_path, "data sample has neither pred_prob nor seg_logits")
+            logits = _tensor(logits).float()
+            if logits.ndim == 2:
+                logits = logits[None]
+            if logits.ndim != 3 or logits.shape[0] not in (1, 2):
+                raise IMLDataError(img_path, "seg_logits must be 1xHxW (sigmoid) or 2xHxW "
+                                             f"(softmax), got shape {tuple(logits.shape)}")
+            if logits.shape[0] == 1:
+                prob = torch.sigmoid(logits[0])
+            else:
+                prob = torch.softmax(logits, dim=0)[1]
+        if tuple(prob.shape) != tuple(shape):
+            # metrics.md "Resolution": scored at the ground truth's original size
+            prob = nnf.interpolate(prob[None, None], size=tuple(shape), mode="bilinear",
+                                   align_corners=False)[0, 0]
+        out = np.ascontiguousarray(prob.numpy(), dtype=np.float32)
+        lo, hi = float(out.min()), float(out.max())
+        if not (lo >= 0.0 and hi <= 1.0):  # also catches NaN
+            raise IMLDataError(img_path, f"probabilities must lie in [0, 1] (found {lo}..{hi})")
+        return out
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Append one compact entry per data sample to ``self.results``.
+
+        Samples with equal ground-truth size are scored together by the batch kernels.
+        """
+        prepared: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+        for sample in data_samples:
+            img_path = str(_field(sample, "img_path") or "<data sample without img_path>")
+            task = _field(sample, "task") or self.default_task
+            if task is None:
+                raise IMLDataError(img_path, "data sample has no 'task' in its metainfo")
+            if task not in TASKS:
+                raise IMLDataError(img_path, f"unknown task {task!r}; expected one of {TASKS}")
+            gt = self._ground_truth(sample, img_path)
+            prob = self._probability(sample, gt.shape, img_path)
+            prepared.append((str(task), img_path, prob, gt))
+
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i, item in enumerate(prepared):
+            groups[item[3].shape].append(i)
+        entries: list[dict[str, Any] | None] = [None] * len(prepared)
+        for idx in groups.values():
+            probs = np.stack([prepared[i][2] for i in idx])
+            gts = np.stack([prepared[i][3] for i in idx])
+            counts = F.threshold_counts(probs, gts, self.threshold)
+            hists = F.pixel_histograms(probs, gts, self.num_bins)
+            scores = F.pool_scores(probs, gts, self.image_pooling, self.topk)
+            small = hists.sum(axis=(1, 2)).max() < np.iinfo(np.int32).max
+            hists = hists.astype(np.int32) if small else hists  # halves the collected payload
+            for j, i in enumerate(idx):
+                task, img_path = prepared[i][:2]
+                entries[i] = {
+                    "task": task,
+                    "img_path": img_path,
+                    "tampered": bool(counts[j, F.TP] + counts[j, F.FN] > 0),
+                    "counts": counts[j].copy(),
+                    "score": float(scores[j]),
+                    "hist": hists[j].copy(),
+                }
+        self.results.extend(entries)
+
+    # ---------------------------------------------------------- compute_metrics
+    def _image_figures(
+        self, counts: np.ndarray, tampered: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per-image P/R/F1/IoU of the images in the pixel set, with the authentic policy."""
+        per = F.prf_iou(counts)
+        if self.authentic_policy == "empty_is_one":
+            auth = ~tampered
+            empty = (counts[:, F.TP] + counts[:, F.FP]) == 0
+            for key in per:
+                per[key] = np.where(auth, empty.astype(np.float64), per[key])
+        return per
+
+    def _best_f1(
+        self, hists: np.ndarray, tampered: np.ndarray, f1_at_threshold: float | None
+    ) -> tuple[float | None, float | None]:
+        """Oracle best-F1: the ``image`` aggregated F1 at the single best threshold.
+
+        Candidates are the grid thresholds ``k / num_bins`` (read off the histograms) and the
+        configured threshold itself, so best_f1 >= F1 at the configured threshold always.
+        """
+        if len(hists) == 0:
+            return None, None
+        total = np.zeros(self.num_bins + 1, dtype=np.float64)
+        for s in range(0, len(hists), _CURVE_CHUNK):
+            curve = F.counts_from_histograms(hists[s:s + _CURVE_CHUNK])  # (n, B, 4)
+            f1 = F.prf_iou(curve)["f1"]
+            if self.authentic_policy == "empty_is_one":
+                auth = ~tampered[s:s + _CURVE_CHUNK]
+                empty = (curve[..., F.TP] + curve[..., F.FP]) == 0
+                f1 = np.where(auth[:, None], empty.astype(np.float64), f1)
+            total += f1.sum(axis=0)
+        mean_f1 = total / len(hists)
+        k = int(np.argmax(mean_f1))
+        best, best_thr = float(mean_f1[k]), k / self.num_bins
+        if f1_at_threshold is not None and f1_at_threshold > best:
+            best, best_thr = f1_at_threshold, self.threshold
+        return best, best_thr
+
+    def _task_scores(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        counts = np.stack([e["counts"] for e in entries]).astype(np.int64)
+        tampered = np.array([e["tampered"] for e in entries], dtype=bool)
+        scores = np.array([e["score"] for e in entries], dtype=np.float64)
+        hists = np.stack([e["hist"] for e in entries]).astype(np.int64)
+        authentic = ~tampered
+        out: dict[str, Any] = {
+            "num_images": len(entries),
+            "num_tampered": int(tampered.sum()),
+            "num_authentic": int(authentic.sum()),
+        }
+        # pixel set: the images that enter the pixel figures under the authentic policy
+        sel = tampered if self.authentic_policy == "exclude" else np.ones_like(tampered)
+        per = self._image_figures(counts[sel], tampered[sel])
+        for key in ("f1", "iou", "precision", "recall"):
+            out[f"pixel_{key}_image"] = _mean(per[key])
+        ds = F.dataset_prf_iou(counts[sel]) if sel.any() else dict.fromkeys(per)
+        for key in ("f1", "iou", "precision", "recall"):
+            out[f"pixel_{key}_dataset"] = ds[key]
+        auc = F.auc_from_histograms(hists[sel])
+        out["pixel_auc_image"] = _mean(auc[~np.isnan(auc)])
+        ds_auc = F.auc_from_histograms(hists[sel].sum(axis=0)) if sel.any() else np.nan
+        out["pixel_auc_dataset"] = None if np.isnan(ds_auc) else float(ds_auc)
+        out["best_f1"], out["best_f1_threshold"] = self._best_f1(
+            hists[sel], tampered[sel], out["pixel_f1_image"])
+        det = F.detection_scores(scores, tampered, self.threshold)
+        out["image_auc"], out["image_bacc"], out["image_f1"] = det["auc"], det["bacc"], det["f1"]
+        # false alarms: share of authentic images with any predicted pixel, mean predicted area
+        auth_counts = counts[authentic]
+        pred_pos = auth_counts[:, F.TP] + auth_counts[:, F.FP]
+        n_valid = np.maximum(auth_counts.sum(axis=1), 1)
+        out["false_alarm_rate"] = _mean((pred_pos > 0).astype(np.float64))
+        out["false_alarm_area"] = _mean(pred_pos / n_valid)
+        return out
+
+    def spec(self) -> dict[str, Any]:
+        """The scoring choices, named in every report (metrics.md)."""
+        spec: dict[str, Any] = {
+            "threshold": self.threshold,
+            "authentic_policy": self.authentic_policy,
+            "resolution": "original",
+            "image_pooling": self.image_pooling,
+            "aggregations": ["image", "dataset"],
+            "epsilon": F.EPS,
+            "ignore_index": F.IGNORE_INDEX,
+            "num_bins": self.num_bins,
+            "best_f1": "oracle: best single threshold per task over k/num_bins and threshold",
+        }
+        if self.image_pooling == "topk_mean":
+            spec["topk"] = self.topk
+        return spec
+
+    def build_result(self, results: list[dict[str, Any]]) -> dict[str, Any]:
+        """The full result dict in the "mmiml-result/1" schema of metrics.md."""
+        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for entry in results:
+            by_task[entry["task"]].append(entry)
+        order = [t for t in TASKS if t in by_task] + sorted(set(by_task) - set(TASKS))
+        per_task = {task: self._task_scores(by_task[task]) for task in order}
+        avg: dict[str, Any] = {k: sum(s[k] for s in per_task.values()) for k in COUNT_KEYS}
+        for key in FIGURE_KEYS + EXTRA_FIGURE_KEYS:
+            avg[key] = _mean([s[key] for s in per_task.values() if s[key] is not None])
+        num_tampered = sum(int(e["tampered"]) for e in results)
+        return {
+            "schema": SCHEMA_ID,
+            "num_images": len(results),
+            "num_tampered": num_tampered,
+            "num_authentic": len(results) - num_tampered,
+            "spec": self.spec(),
+            "per_task": per_task,
+            "avg": avg,
+        }
+
+    def compute_metrics(self, results: list) -> dict[str, Any]:
+        """Build the result, keep it on ``self.last_result``, write ``out_file``, and return a
+        flat dict for logging (``'avg/pixel_iou_image'``, ``'natural/pixel_f1_image'``, ...).
+
+        Undefined figures are left out of the flat dict (loggers and best-checkpoint hooks
+        cannot compare None); they are null in ``last_result`` and the JSON.
+        """
+        result = self.build_result(results)
+        validate_result(result)
+        self.last_result = result
+        if self.out_file:
+            write_result(result, self.out_file)
+        flat: dict[str, Any] = {k: result[k] for k in COUNT_KEYS}
+        for scope, scores in [("avg", result["avg"]), *result["per_task"].items()]:
+            for key, value in scores.items():
+                if value is not None:
+                    flat[f"{scope}/{key}"] = value
+        return flat
