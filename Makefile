@@ -25,7 +25,7 @@ demo-data: setup
 
 demo: demo-data
 	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_WORK)
-	$(PY) tools/test.py $(DEMO_CFG) $(DEMO_WORK)/iter_300.pth \
+	$(PY) tools/test.py $(DEMO_CFG) $$(cat $(DEMO_WORK)/last_checkpoint) \
 		--work-dir $(DEMO_WORK) --out $(DEMO_WORK)/result.json
 
 bench: setup

@@ -1,6 +1,6 @@
 """Generate the DemoSplices set (see mmiml/datasets/demo_splices.py).
 
-Example: python tools/make_demo_data.py data/demo_splices --num-train 200 --num-test 40
+Example: python tools/make_demo_data.py data/demo_splices --num-train 800 --num-test 80
 """
 
 import argparse
@@ -12,8 +12,8 @@ from mmiml.datasets.demo_splices import make_demo_splices
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out_dir")
-    parser.add_argument("--num-train", type=int, default=200)
-    parser.add_argument("--num-test", type=int, default=40)
+    parser.add_argument("--num-train", type=int, default=800)
+    parser.add_argument("--num-test", type=int, default=80)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
