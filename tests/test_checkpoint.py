@@ -56,3 +56,27 @@ def test_weights_only_stays_on_by_default(tmp_path):
     torch.save({"extra": NotAllowed()}, path)
     with pytest.raises(Exception, match="Unsupported global"):
         torch.load(path)
+
+
+def test_sanitize_tool_makes_a_trusted_file_loadable(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src, dst = tmp_path / "old.pth", tmp_path / "clean.pth"
+    from fractions import Fraction  # importable in the tool's process, and not allow-listed
+
+    torch.save({"state_dict": {"w": torch.arange(3.0)}, "meta": {"iter": 7, "obj": Fraction(1, 3)},
+                "optimizer": {"state": {}}}, src)
+    tool = Path(__file__).resolve().parents[1] / "tools/sanitize_checkpoint.py"
+    refused = subprocess.run([sys.executable, str(tool), str(src), str(dst)],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "--trust" in refused.stderr and not dst.exists()
+    done = subprocess.run([sys.executable, str(tool), str(src), str(dst), "--trust"],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert "meta.obj" in done.stdout and "optimizer" in done.stdout
+    loaded = _load_checkpoint(str(dst), map_location="cpu")
+    assert torch.equal(loaded["state_dict"]["w"], torch.arange(3.0))
+    assert loaded["meta"] == {"iter": 7}

@@ -97,7 +97,7 @@ def load_local_checkpoint(
         raise UnsafeCheckpointError(
             f"{filename}: refused to load: the checkpoint pickles {culprit}, which is not on "
             "mmiml's allow-list (tensors, builtins, numpy arrays, mmengine HistoryBuffer). "
-            "Loading it would need weights_only=False, which can run arbitrary code. Re-save "
-            "the state dict alone, or add the type with torch.serialization.add_safe_globals "
-            "if you trust the file."
+            "Loading it would need weights_only=False, which can run arbitrary code. If you "
+            "trust the file, re-save its tensors with: python tools/sanitize_checkpoint.py "
+            f"{filename} CLEAN.pth --trust"
         ) from err
