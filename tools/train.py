@@ -7,28 +7,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmiml.utils.setup_env import adapt_cfg_to_device, register_all_modules
+from mmiml.utils.setup_env import (
+    adapt_cfg_to_device,
+    add_common_args,
+    load_config,
+    register_all_modules,
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Train an mmiml localizer")
     parser.add_argument("config", help="config file")
-    parser.add_argument("--work-dir", help="where logs and checkpoints go")
     parser.add_argument(
         "--resume", nargs="?", const="auto", default=None,
         help="resume from CKPT, or from the latest checkpoint in the work dir when no path")
     parser.add_argument("--amp", action="store_true", help="automatic mixed precision")
-    parser.add_argument(
-        "--cfg-options", nargs="+", action=DictAction,
-        help="override config keys, e.g. train_cfg.max_iters=100")
-    parser.add_argument(
-        "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_common_args(parser)
     args = parser.parse_args()
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
@@ -37,12 +34,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or osp.join(
-        "./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

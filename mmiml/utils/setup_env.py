@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 
@@ -21,6 +22,28 @@ def register_all_modules() -> None:
     import mmiml.models  # noqa: F401
 
     register_mmseg(init_default_scope=False)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Config from ``args.config`` with ``--cfg-options``, launcher and work dir applied."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or os.path.join(
+        "./work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    return cfg
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The options tools/train.py and tools/test.py share (mmseg's names)."""
+    parser.add_argument("--work-dir", help="where logs and checkpoints go")
+    parser.add_argument(
+        "--cfg-options", nargs="+", action=DictAction,
+        help="override config keys, e.g. train_cfg.max_iters=100")
+    parser.add_argument(
+        "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
 
 
 def _replace_syncbn(node: Any) -> int:

@@ -1,5 +1,5 @@
 # A few hundred iterations: enough for DemoSplices on CPU.
-max_iters = 300
+max_iters = 400
 optim_wrapper = dict(
     type="OptimWrapper",
     optimizer=dict(type="AdamW", lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
