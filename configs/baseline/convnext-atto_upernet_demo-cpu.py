@@ -14,8 +14,6 @@ model = dict(
         # Our choice: tampered pixels are ~8% of DemoSplices; with plain CE a from-scratch model
         # ranks them well (pixel AUC ~0.98) but keeps them under p=0.5 for many hundred
         # iterations, so the demo weights the tampered class.
-        loss_decode=dict(
-            type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0, class_weight=[1.0, 4.0]
-        ),
+        loss_decode=dict(_delete_=True, type="WeightedCrossEntropyLoss", class_weight=[1.0, 4.0]),
     ),
 )

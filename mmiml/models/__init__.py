@@ -1,2 +1,3 @@
 from .backbones import *  # noqa: F401,F403 - registers backbones in mmseg's MODELS
 from .data_preprocessor import IMLDataPreProcessor  # noqa: F401
+from .losses import *  # noqa: F401,F403
