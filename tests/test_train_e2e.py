@@ -42,6 +42,8 @@ def _options(manifest: Path, max_iters: int, ckpt_interval: int) -> list[str]:
         f"default_hooks.checkpoint.interval={ckpt_interval}",
         "default_hooks.checkpoint.max_keep_ckpts=10",
         "default_hooks.logger.interval=1",
+        "param_scheduler.0.end=1",
+        "param_scheduler.1.begin=1",
         f"param_scheduler.1.end={max_iters}",
     ]
 
@@ -55,27 +57,29 @@ def _env() -> dict[str, str]:
 def test_train_is_killed_then_resumes(demo_manifest, tmp_path):
     work = tmp_path / "work"
     cmd = [sys.executable, str(ROOT / "tools/train.py"), str(CONFIG), "--work-dir", str(work),
-           *_options(demo_manifest, max_iters=12, ckpt_interval=4)]
+           *_options(demo_manifest, max_iters=40, ckpt_interval=4)]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
-    while not (work / "iter_8.pth").exists():
+    last = work / "last_checkpoint"  # mmengine writes it once a checkpoint is complete
+    while not (last.exists() and last.read_text().strip().endswith("iter_8.pth")):
         assert proc.poll() is None, "training ended before it could be killed"
         assert time.time() < deadline, "no checkpoint within 300 s"
-        time.sleep(0.5)
-    time.sleep(0.5)  # let the checkpoint finish writing
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (work / "iter_12.pth").exists()
+    assert not (work / "iter_40.pth").exists()
+    killed_at = int(last.read_text().strip().rsplit("iter_", 1)[1].split(".")[0])
 
     done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     log = done.stdout + done.stderr
-    assert "resumed" in log.lower()
-    assert "Iter(train) [12/12]" in log
-    assert "Iter(train) [ 1/12]" not in log  # training did not restart from scratch
-    assert (work / "iter_12.pth").exists()
+    assert f"Auto resumed from the latest checkpoint {work / f'iter_{killed_at}.pth'}" in log
+    assert f"resumed epoch: 0, iter: {killed_at}" in log
+    assert "Iter(train) [40/40]" in log
+    assert "Iter(train) [ 1/40]" not in log  # training did not restart from scratch
+    assert (work / "iter_40.pth").exists()
 
 
 @pytest.mark.slow
