@@ -1,5 +1,7 @@
 """ConvNeXt keeps mmpretrain's parameter names, so mmseg UperNet-ConvNeXt checkpoints load."""
 
+from pathlib import Path
+
 import torch
 
 from mmiml.models.backbones import ConvNeXt
@@ -47,13 +49,22 @@ def test_pretrained_checkpoint_loads_from_local_path(tmp_path):
     sd["decode_head.conv_seg.weight"] = torch.randn(150, 512, 1, 1)  # ignored by the prefix
     path = tmp_path / "upernet_convnext_atto.pth"
     torch.save({"meta": {"iter": 160000}, "state_dict": sd}, path)
-    model = ConvNeXt(
-        arch="atto",
-        init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="backbone."),
-    )
+    model = ConvNeXt(arch="atto", pretrained=str(path))
     model.init_weights()
     for key, value in model.state_dict().items():
         assert torch.equal(value, sd["backbone." + key]), key
+
+
+def test_pretrained_path_through_config_options(tmp_path):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(
+        str(Path(__file__).resolve().parents[1] / "configs/baseline/convnext-base_upernet_160k.py"))
+    cfg.merge_from_dict({"model.backbone.pretrained": "/weights/upernet.pth"})
+    assert cfg.model.backbone.pretrained == "/weights/upernet.pth"
+    model = ConvNeXt(arch="atto", pretrained="/weights/upernet.pth")
+    assert model.init_cfg == dict(type="Pretrained", checkpoint="/weights/upernet.pth",
+                                  prefix="backbone.")
 
 
 def test_forward_shapes_and_random_init_by_default():

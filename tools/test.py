@@ -16,6 +16,7 @@ from mmiml.utils.setup_env import (
     add_common_args,
     load_config,
     register_all_modules,
+    teardown_distributed,
 )
 
 
@@ -42,6 +43,7 @@ def main() -> None:
     adapt_cfg_to_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    teardown_distributed()
     result = getattr(runner.test_evaluator.metrics[0], "last_result", None)
     if result is not None:
         from mmiml.evaluation.result_json import format_task_table

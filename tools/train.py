@@ -15,6 +15,7 @@ from mmiml.utils.setup_env import (
     add_common_args,
     load_config,
     register_all_modules,
+    teardown_distributed,
 )
 
 
@@ -45,6 +46,7 @@ def main() -> None:
     adapt_cfg_to_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == "__main__":

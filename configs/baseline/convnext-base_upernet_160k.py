@@ -1,6 +1,6 @@
 # Paper-scale plain baseline (ConvNeXt-Base + UPerHead, 512 crops, 160k iterations).
 # Point data_root at your own manifest; pass a local ADE20k UperNet-ConvNeXt checkpoint with
-# --cfg-options model.backbone.init_cfg.checkpoint=PATH (nothing is downloaded).
+# --cfg-options model.backbone.pretrained=PATH (nothing is downloaded).
 _base_ = [
     "../_base_/models/convnext_upernet.py",
     "../_base_/datasets/demo_splices.py",

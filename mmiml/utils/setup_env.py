@@ -89,3 +89,10 @@ def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
         f"(LOCAL_RANK={os.environ.get('LOCAL_RANK')})",
         logger="current",
     )
+
+
+def teardown_distributed() -> None:
+    """Leave the process group cleanly: exiting with gloo threads alive can abort a rank."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

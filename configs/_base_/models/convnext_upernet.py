@@ -19,7 +19,7 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.4,
         layer_scale_init_value=1.0,
-        init_cfg=None,  # dict(type="Pretrained", checkpoint=LOCAL_PATH, prefix="backbone.")
+        pretrained=None,  # a local checkpoint path; nothing is downloaded
     ),
     decode_head=dict(
         type="UPerHead",

@@ -77,6 +77,9 @@ class ConvNeXt(BaseModule):
         layer_scale_init_value: initial layer scale; mmseg's ConvNeXt configs use 1.0.
         frozen_stages: stages (with their downsampling) kept frozen; -1 freezes nothing.
         with_cp: gradient checkpointing per block, to save memory.
+        pretrained: local path of a checkpoint whose ``backbone.*`` weights to load (an mmseg
+            UperNet-ConvNeXt or mmpretrain ConvNeXt file); shorthand for
+            ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``.
     """
 
     arch_zoo: dict[str, dict[str, list[int]]] = {
@@ -100,8 +103,13 @@ class ConvNeXt(BaseModule):
         layer_scale_init_value: float = 1e-6,
         frozen_stages: int = -1,
         with_cp: bool = False,
+        pretrained: str | None = None,
         init_cfg: dict | list | None = None,
     ) -> None:
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError("ConvNeXt: give either pretrained or init_cfg, not both")
+            init_cfg = dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in self.arch_zoo:
