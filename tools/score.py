@@ -166,7 +166,7 @@ def score(
     preds = index_predictions(pred_dir)
 
     metric = IMLMetric(threshold=threshold, authentic_policy=authentic_policy,
-                       image_pooling=image_pooling)
+                       image_pooling=image_pooling, log_table=False)
     skipped: list[str] = []
     batch: list[SegDataSample] = []
     for stem, entry in by_stem.items():

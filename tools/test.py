@@ -44,11 +44,6 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     runner.test()
     teardown_distributed()
-    result = getattr(runner.test_evaluator.metrics[0], "last_result", None)
-    if result is not None:
-        from mmiml.evaluation.result_json import format_task_table
-
-        print(format_task_table(result))
     if args.out:
         print(f"result JSON: {args.out}")
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
 from mmiml import TASKS
@@ -37,6 +38,7 @@ from mmiml.evaluation.result_json import (
     EXTRA_FIGURE_KEYS,
     FIGURE_KEYS,
     SCHEMA_ID,
+    format_task_table,
     validate_result,
     write_result,
 )
@@ -97,6 +99,7 @@ class IMLMetric(BaseMetric):
         num_bins: histogram bins for pixel AUC and best-F1 (thresholds ``k / num_bins``).
         out_file: when set, the full result JSON is written there after each evaluation.
         default_task: task of samples whose metainfo lacks ``task`` (None: that is an error).
+        log_table: log the per-task table through mmengine's logger after each evaluation.
         collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
     """
 
@@ -111,6 +114,7 @@ class IMLMetric(BaseMetric):
         num_bins: int = 1000,
         out_file: str | None = None,
         default_task: str | None = None,
+        log_table: bool = True,
         collect_device: str = "cpu",
         prefix: str | None = None,
         collect_dir: str | None = None,
@@ -137,6 +141,7 @@ class IMLMetric(BaseMetric):
         self.num_bins = int(num_bins)
         self.out_file = out_file
         self.default_task = default_task
+        self.log_table = log_table
         self.last_result: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ process
@@ -349,6 +354,8 @@ class IMLMetric(BaseMetric):
         result = self.build_result(results)
         validate_result(result)
         self.last_result = result
+        if self.log_table:  # readable per-task table in the run log, beside the flat line
+            print_log("\n" + format_task_table(result), logger="current")
         if self.out_file:
             write_result(result, self.out_file)
         flat: dict[str, Any] = {k: result[k] for k in COUNT_KEYS}
