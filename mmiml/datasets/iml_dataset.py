@@ -39,6 +39,8 @@ class IMLDataset(BaseSegDataset):
         mask_threshold: binarise soft masks at ``value > T`` (0..255); passed to the loader.
         invert_masks: every mask marks authentic pixels white (NIST style). Entries with
             ``"mask_inverted": true`` are inverted either way.
+        synthiml: ``dict(profile=..., root=...)`` to generate that SynthIML profile on first
+            use (cached afterwards; see ``mmiml.datasets.synthesis.generator.ensure_synthiml``).
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``pipeline``, ``test_mode``,
             ``serialize_data``, ``lazy_init``, ``data_root``, ``indices``, ...).
 
@@ -59,8 +61,11 @@ class IMLDataset(BaseSegDataset):
         max_pixels: int | None = None,
         mask_threshold: float | None = None,
         invert_masks: bool = False,
+        synthiml: dict | None = None,
         **kwargs: Any,
     ) -> None:
+        if synthiml is not None:
+            _ensure_synthiml_once(synthiml)
         if split is not None and split not in SPLITS:
             raise ValueError(f"IMLDataset: unknown split {split!r} (valid: {', '.join(SPLITS)})")
         if isinstance(tasks, str):
@@ -167,3 +172,14 @@ class IMLDataset(BaseSegDataset):
     def manifest(self) -> str:
         """Absolute manifest path (after ``data_root`` joining)."""
         return os.path.abspath(self.ann_file)
+
+
+def _ensure_synthiml_once(spec: dict) -> None:
+    """Generate a SynthIML profile on first use (rank 0 only; the others wait)."""
+    from mmengine.dist import barrier, get_rank
+
+    from .synthesis.generator import ensure_synthiml
+
+    if get_rank() == 0:
+        ensure_synthiml(**spec)
+    barrier()

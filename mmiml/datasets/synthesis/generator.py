@@ -1,0 +1,210 @@
+"""SynthIML: generate the four-task benchmark, in parallel and deterministically.
+
+Every sample draws from its own random stream, seeded by (seed, task, split, index), so the
+output does not depend on the number of workers or their scheduling: the same arguments give
+byte-identical images, masks and manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from mmiml import TASKS
+
+from ..manifest import write_manifest
+from .postprocess import post_process
+from .sources import Sources, load_sources
+from .types import SynthSample
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+SCHEMA = "mmiml-synthiml/1"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of a SynthIML build: images per task and split, and the image side."""
+
+    name: str
+    size: int
+    per_split: dict[str, int] = field(default_factory=dict)
+
+
+#: ``smoke`` for CI (seconds), ``cpu`` for the README's main job, ``paper`` for GPU runs.
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", 64, {"train": 8, "val": 2, "test": 6}),
+    "cpu": Profile("cpu", 128, {"train": 1000, "val": 100, "test": 300}),
+    "paper": Profile("paper", 512, {"train": 10000, "val": 500, "test": 2000}),
+}
+
+
+def split_counts(per_task: int) -> dict[str, int]:
+    """Split ``per_task`` images 70/10/20 into train/val/test (our choice)."""
+    val, test = per_task // 10, per_task // 5
+    return {"train": per_task - val - test, "val": val, "test": test}
+
+
+def task_generators() -> dict[str, Callable[..., SynthSample]]:
+    from .document import generate_document
+    from .face import generate_face
+    from .natural import generate_natural
+    from .scene_text import generate_scene_text
+
+    return {"natural": generate_natural, "document": generate_document, "face": generate_face,
+            "scene_text": generate_scene_text}
+
+
+def sample_rng(seed: int, task: str, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng(
+        np.random.SeedSequence([seed, TASKS.index(task), SPLITS.index(split), index]))
+
+
+# Worker state, set once per process (forked workers inherit it from the parent).
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(sources: Sources, out: str, size: int, seed: int, authentic_ratio: float) -> None:
+    _STATE.update(sources=sources, out=out, size=size, seed=seed,
+                  authentic_ratio=authentic_ratio, generators=task_generators())
+
+
+def make_sample(job: tuple[str, str, int]) -> dict[str, Any]:
+    """Generate, post-process and write one sample; return its manifest record."""
+    task, split, index = job
+    rng = sample_rng(_STATE["seed"], task, split, index)
+    authentic = bool(rng.random() < _STATE["authentic_ratio"])
+    sample = _STATE["generators"][task](rng, _STATE["size"], _STATE["sources"], authentic)
+    data, ext, mask, post = post_process(sample, rng)
+    stem = f"{task}_{split}_{index:05d}"
+    out = Path(_STATE["out"])
+    image_rel = f"images/{split}/{stem}{ext}"
+    (out / image_rel).write_bytes(data)
+    mask_rel = None
+    if mask is not None:
+        mask_rel = f"masks/{split}/{stem}.png"
+        Image.fromarray((mask > 0).astype(np.uint8) * 255).save(out / mask_rel, compress_level=6)
+    mask_path = None if mask_rel is None else str(out / mask_rel)
+    return {"image": str(out / image_rel), "mask": mask_path,
+            "task": task, "source": "synthiml", "split": split,
+            "manipulation": sample.manipulation, "provenance": list(sample.provenance),
+            "details": _plain(sample.details), "post": _plain(post)}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars and arrays become Python numbers and lists."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist")
+                                 else str(v)))
+
+
+def make_synthiml(
+    out_dir: str | os.PathLike[str],
+    *,
+    per_split: dict[str, int],
+    size: int,
+    seed: int = 0,
+    workers: int = 1,
+    authentic_ratio: float = 0.2,
+    tasks: Sequence[str] = TASKS,
+    photo_dirs: Sequence[str] = (),
+    face_dirs: Sequence[str] = (),
+    font_dirs: Sequence[str] = (),
+    progress: bool = True,
+) -> Path:
+    """Write SynthIML under ``out_dir``; return the path of its combined manifest.
+
+    Writes ``images/<split>/``, ``masks/<split>/``, ``manifest.jsonl`` (all splits),
+    ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments and counts.
+    """
+    if not 0.0 <= authentic_ratio <= 1.0:
+        raise ValueError(f"authentic_ratio must be in [0, 1], got {authentic_ratio}")
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; valid: {TASKS}")
+    out = Path(out_dir)
+    for split in SPLITS:
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "masks" / split).mkdir(parents=True, exist_ok=True)
+    sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs))
+    jobs = [(task, split, i) for split in SPLITS for task in tasks
+            for i in range(per_split.get(split, 0))]
+    init_args = (sources, str(out), size, seed, authentic_ratio)
+    records: list[dict[str, Any]] = []
+    bar = _progress(len(jobs), progress)
+    if workers <= 1:
+        _init_worker(*init_args)
+        for job in jobs:
+            records.append(make_sample(job))
+            bar.update(1)
+    else:
+        ctx = mp.get_context("fork")  # workers inherit the loaded sources
+        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+            for record in pool.imap(make_sample, jobs, chunksize=8):
+                records.append(record)
+                bar.update(1)
+    bar.close()
+    write_manifest(records, out / "manifest.jsonl")
+    for split in SPLITS:
+        write_manifest([r for r in records if r["split"] == split], out / f"{split}.jsonl")
+    info = {
+        "schema": SCHEMA,
+        "args": {"per_split": per_split, "size": size, "seed": seed,
+                 "authentic_ratio": authentic_ratio, "tasks": list(tasks),
+                 "photo_dirs": list(photo_dirs), "face_dirs": list(face_dirs),
+                 "font_dirs": list(font_dirs)},
+        "fonts": [name for name, _ in sources.fonts],
+        "counts": {split: sum(r["split"] == split for r in records) for split in SPLITS},
+    }
+    (out / "synthiml.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    return out / "manifest.jsonl"
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="SynthIML", unit="img", disable=not enabled, mininterval=1.0)
+
+
+def profile_args(profile: str | Profile) -> dict[str, Any]:
+    prof = PROFILES[profile] if isinstance(profile, str) else profile
+    return {"per_split": dict(prof.per_split), "size": prof.size}
+
+
+def ensure_synthiml(
+    profile: str = "cpu", root: str | os.PathLike[str] = "data/synthiml", *, seed: int = 0,
+    workers: int | None = None,
+) -> Path:
+    """Generate a profile under ``root/<profile>`` on first use, then reuse the cache.
+
+    The cache is keyed by a hash of the generation arguments and of the generator's code, so a
+    change to either regenerates instead of silently reusing stale data.
+    """
+    args = dict(profile_args(profile), seed=seed)
+    key = hashlib.sha256(
+        (json.dumps(args, sort_keys=True) + _code_digest()).encode()).hexdigest()[:16]
+    out = Path(root) / (profile if isinstance(profile, str) else profile.name)
+    stamp = out / ".complete"
+    if stamp.exists() and stamp.read_text().strip() == key:
+        return out / "manifest.jsonl"
+    manifest = make_synthiml(out, workers=workers or min(4, os.cpu_count() or 1), **args)
+    stamp.write_text(key + "\n")
+    return manifest
+
+
+def _code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+__all__ = ["PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml", "split_counts"]
