@@ -1,0 +1,25 @@
+# Plain ConvNeXt-atto + UPerHead on SynthIML `cpu` (generated on first use), trained from
+# scratch on CPU. The README's main job.
+_base_ = [
+    "../_base_/models/convnext_upernet.py",
+    "../_base_/datasets/synthiml_cpu.py",
+    "../_base_/default_runtime.py",
+    "../_base_/schedules/schedule_demo_cpu.py",
+]
+max_iters = 1000
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=30),
+    dict(type="PolyLR", eta_min=1e-6, power=1.0, begin=30, end=max_iters, by_epoch=False),
+]
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=500))
+model = dict(
+    backbone=dict(arch="atto", drop_path_rate=0.0),
+    decode_head=dict(
+        in_channels=[40, 80, 160, 320],
+        channels=64,
+        dropout_ratio=0.0,
+        # Our choice, as for DemoSplices: weight the rare tampered class (see the baseline README).
+        loss_decode=dict(_delete_=True, type="WeightedCrossEntropyLoss", class_weight=[1.0, 4.0]),
+    ),
+)

@@ -1,0 +1,149 @@
+"""Score training-free lower-bound localizers on a manifest split.
+
+    python tools/lower_bounds.py MANIFEST [--split test] --out-dir DIR
+        [--predictors all_tampered,all_authentic,centre_blob,ela,noise_residual]
+
+For each predictor (``mmiml.evaluation.lower_bounds.LOWER_BOUNDS``) the maps are written as
+8-bit PNGs to DIR/<name>/preds/<image stem>.png and scored by ``tools/score.py``'s ``score``,
+i.e. the same IMLMetric path as any saved prediction, so the figures are directly comparable
+with models. Writes DIR/<name>.json (result JSON, mmiml-result/1) and prints a summary table.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+try:
+    import mmiml  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmiml.datasets.io import load_image
+from mmiml.datasets.manifest import read_manifest
+from mmiml.evaluation.lower_bounds import LOWER_BOUNDS
+from mmiml.evaluation.result_json import write_result
+from mmiml.utils.errors import IMLDataError
+
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("num_images", "n"),
+    ("pixel_iou_image", "IoU"),
+    ("pixel_f1_image", "F1"),
+    ("pixel_auc_image", "pAUC"),
+    ("image_auc", "iAUC"),
+    ("false_alarm_rate", "FA"),
+)
+
+
+def score_tool() -> ModuleType:
+    """tools/score.py as a module (tools/ is not a package); loaded once."""
+    name = "mmiml_score_tool"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("score.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def write_predictions(entries: Sequence[Mapping[str, Any]], name: str, pred_dir: Path) -> int:
+    """Run predictor ``name`` on every entry; save ``<stem>.png`` (probability * 255)."""
+    fn = LOWER_BOUNDS[name]
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        prob = fn(load_image(entry["image"]))
+        png = np.round(np.clip(prob, 0.0, 1.0) * 255.0).astype(np.uint8)
+        Image.fromarray(png).save(pred_dir / f"{Path(entry['image']).stem}.png")
+    return len(entries)
+
+
+def run(
+    manifest: str,
+    out_dir: str | Path,
+    *,
+    split: str | None = "test",
+    predictors: Sequence[str] = tuple(LOWER_BOUNDS),
+    threshold: float = 0.5,
+) -> dict[str, dict[str, Any]]:
+    """Predict, score and write DIR/<name>.json for each predictor; returns name -> result."""
+    unknown = [p for p in predictors if p not in LOWER_BOUNDS]
+    if unknown:
+        raise ValueError(f"unknown predictor(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(LOWER_BOUNDS)})")
+    entries = read_manifest(manifest, split=split)
+    if not entries:
+        raise IMLDataError(manifest, f"no manifest entries for split {split!r}")
+    out = Path(out_dir)
+    results = {}
+    for name in predictors:
+        pred_dir = out / name / "preds"
+        write_predictions(entries, name, pred_dir)
+        result = score_tool().score(pred_dir, manifest, split=split, threshold=threshold)
+        result["predictor"] = name
+        write_result(result, out / f"{name}.json")
+        results[name] = result
+    return results
+
+
+def summary_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """Rows predictor x task (+ avg); image-aggregation IoU/F1 and a few more figures."""
+    import pandas as pd
+
+    rows, index = [], []
+    for name, res in results.items():
+        for task, scores in [*res["per_task"].items(), ("avg", res["avg"])]:
+            index.append((name, task))
+            rows.append([scores.get(key) for key, _ in SUMMARY_COLUMNS])
+    df = pd.DataFrame(rows, columns=[c for _, c in SUMMARY_COLUMNS], dtype=object,
+                      index=pd.MultiIndex.from_tuples(index, names=["predictor", "task"]))
+
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "-"
+        return str(v) if isinstance(v, int) else f"{v:.4f}"
+
+    df = df.map(fmt) if hasattr(df, "map") else df.applymap(fmt)
+    return (df.to_string() + "\nIoU/F1/pAUC: per-image mean over tampered images ('image'); "
+            "iAUC: image-level detection; FA: share of authentic images with any alarm; "
+            "'-' undefined")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("manifest", help="manifest (JSON lines)")
+    p.add_argument("--split", default="test", help="train, val, test or all (default test)")
+    p.add_argument("--out-dir", required=True, help="folder for predictions and result JSONs")
+    p.add_argument("--predictors", default=",".join(LOWER_BOUNDS),
+                   help=f"comma-separated subset of {','.join(LOWER_BOUNDS)} (default all)")
+    p.add_argument("--threshold", type=float, default=0.5)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    args = parse_args(argv)
+    names = [n.strip() for n in args.predictors.split(",") if n.strip()]
+    results = run(args.manifest, args.out_dir, split=None if args.split == "all" else args.split,
+                  predictors=names, threshold=args.threshold)
+    first = next(iter(results.values()))
+    spec = first["spec"]
+    print(f"lower bounds on {args.manifest} split={args.split}: images={first['num_images']} "
+          f"(tampered {first['num_tampered']}, authentic {first['num_authentic']}), "
+          f"threshold={spec.get('threshold')} authentic_policy={spec.get('authentic_policy')}")
+    print(summary_table(results))
+    print(f"results written to {Path(args.out_dir)}/<predictor>.json")
+    return results
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (IMLDataError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
