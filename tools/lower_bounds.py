@@ -4,18 +4,17 @@
         [--predictors all_tampered,all_authentic,centre_blob,ela,noise_residual]
 
 For each predictor (``mmiml.evaluation.lower_bounds.LOWER_BOUNDS``) the maps are written as
-8-bit PNGs to DIR/<name>/preds/<image stem>.png and scored by ``tools/score.py``'s ``score``,
+8-bit PNGs to DIR/<name>/preds/<image stem>.png and scored by
+``mmiml.evaluation.score_predictions.score`` (as tools/score.py),
 i.e. the same IMLMetric path as any saved prediction, so the figures are directly comparable
 with models. Writes DIR/<name>.json (result JSON, mmiml-result/1) and prints a summary table.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from mmiml.datasets.io import load_image
 from mmiml.datasets.manifest import read_manifest
 from mmiml.evaluation.lower_bounds import LOWER_BOUNDS
 from mmiml.evaluation.result_json import write_result
+from mmiml.evaluation.score_predictions import score
 from mmiml.utils.errors import IMLDataError
 
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -40,17 +40,6 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("image_auc", "iAUC"),
     ("false_alarm_rate", "FA"),
 )
-
-
-def score_tool() -> ModuleType:
-    """tools/score.py as a module (tools/ is not a package); loaded once."""
-    name = "mmiml_score_tool"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("score.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def write_predictions(entries: Sequence[Mapping[str, Any]], name: str, pred_dir: Path) -> int:
@@ -85,7 +74,7 @@ def run(
     for name in predictors:
         pred_dir = out / name / "preds"
         write_predictions(entries, name, pred_dir)
-        result = score_tool().score(pred_dir, manifest, split=split, threshold=threshold)
+        result = score(pred_dir, manifest, split=split, threshold=threshold)
         result["predictor"] = name
         write_result(result, out / f"{name}.json")
         results[name] = result
