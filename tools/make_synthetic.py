@@ -1,6 +1,7 @@
 """Generate SynthIML, the offline four-task tampering benchmark.
 
-    python tools/make_synthetic.py --profile cpu --out data/synthiml/cpu
+    python tools/make_synthetic.py --profile cpu          # into the cache data/synthiml/cpu
+    python tools/make_synthetic.py --profile cpu --out DIR
     python tools/make_synthetic.py --out data/synthiml --per-task 500 --size 160 --seed 0 \
         --workers 2 --authentic-ratio 0.2 [--photos DIR] [--faces DIR] [--fonts DIR]
 
@@ -16,13 +17,19 @@ import os
 import time
 
 from mmiml import TASKS
-from mmiml.datasets.synthesis.generator import PROFILES, make_synthiml, split_counts
+from mmiml.datasets.synthesis.generator import (
+    PROFILES,
+    ensure_synthiml,
+    make_synthiml,
+    split_counts,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", help="output folder; with --profile alone, the cache that "
+                                          "configs read (data/synthiml/<profile>)")
     parser.add_argument("--profile", choices=sorted(PROFILES),
                         help="preset sizes; --per-task/--size override it")
     parser.add_argument("--per-task", type=int, help="images per task, split 70/10/20")
@@ -39,6 +46,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile is None and (args.per_task is None or args.size is None):
         parser.error("give --profile, or both --per-task and --size")
+    custom = (args.per_task, args.size, args.photos, args.faces, args.fonts)
+    if args.out is None:
+        if args.profile is None or any(custom) or args.tasks != ",".join(TASKS) \
+                or args.authentic_ratio != 0.2:
+            parser.error("--out is required unless only --profile (and --seed) are given")
+        start = time.perf_counter()
+        manifest = ensure_synthiml(args.profile, seed=args.seed, workers=args.workers)
+        print(f"{manifest} ready in {time.perf_counter() - start:.1f}s")
+        return
     profile = PROFILES[args.profile] if args.profile else None
     per_split = split_counts(args.per_task) if args.per_task else dict(profile.per_split)
     size = args.size or profile.size
