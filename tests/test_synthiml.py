@@ -81,3 +81,15 @@ def test_bad_arguments_are_named(tmp_path):
         make_synthiml(tmp_path, per_split=SMALL, size=64, authentic_ratio=1.5, progress=False)
     with pytest.raises(ValueError, match="unknown tasks"):
         make_synthiml(tmp_path, per_split=SMALL, size=64, tasks=["faces"], progress=False)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_size_generates_all_tasks(profile, tmp_path):
+    size = PROFILES[profile].size
+    manifest = make_synthiml(tmp_path / profile, per_split={"train": 1, "val": 1, "test": 1},
+                             size=size, seed=1, workers=1, authentic_ratio=0.0, progress=False)
+    entries = read_manifest(manifest)
+    assert {e["task"] for e in entries} == set(TASKS)
+    for e in entries:
+        assert validate_entry(e) == [], e["image"]
+        assert load_mask(e["mask"]).shape[0] <= size

@@ -19,7 +19,9 @@ model = dict(
         in_channels=[40, 80, 160, 320],
         channels=64,
         dropout_ratio=0.0,
-        # Our choice, as for DemoSplices: weight the rare tampered class (see the baseline README).
-        loss_decode=dict(_delete_=True, type="WeightedCrossEntropyLoss", class_weight=[1.0, 4.0]),
+        # Our choice, as for DemoSplices: weight the rare tampered class. SynthIML's masks are
+        # smaller (median 6% of the image); at 1:4 no pixel passed p=0.5 after 1000 iterations
+        # (pixel AUC .74), at 1:10 the average IoU is .149 (see configs/baseline/README.md).
+        loss_decode=dict(_delete_=True, type="WeightedCrossEntropyLoss", class_weight=[1.0, 10.0]),
     ),
 )
