@@ -1,3 +1,4 @@
 from .convnext import ConvNeXt
+from .modal_gate_encoder import ModalGateEncoder
 
-__all__ = ["ConvNeXt"]
+__all__ = ["ConvNeXt", "ModalGateEncoder"]
