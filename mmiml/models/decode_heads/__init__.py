@@ -1,0 +1,1 @@
+from .dynamic_weight_decoder import DynamicWeightDecoder  # noqa: F401

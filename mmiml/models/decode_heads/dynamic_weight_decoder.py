@@ -1,0 +1,103 @@
+"""Omni-IML's Dynamic Weight Decoder (omni_iml_model.md section 3) as an mmseg decode head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from torch import nn
+
+from ..utils.dynamic_weight_filter import DynamicWeightFilter
+
+
+@MODELS.register_module()
+class DynamicWeightDecoder(BaseDecodeHead):
+    """FPN fusion followed by a stack of Dynamic Weight Filters (omni_iml_model.md section 3).
+
+    Stated in section 3: top-down FPN fusion of the four backbone levels gives F1..F4, global
+    average pooling of F1 gives the global image vector ``V_g``, and the reduced features pass
+    through Dynamic Weight Filters with different dilation rates. ``mode`` gives the ablation
+    switches: ``'dynamic'`` (the model), ``'fixed'`` (learned sample-independent mixing
+    weights) and ``'off'`` (plain FPN head: no filters, fused map straight to ``cls_seg``).
+
+    Our choices: FPN laterals are 1x1 ConvModules and every level gets a 3x3 fpn ConvModule
+    (no PPM on the top level); ``V_g`` is GAP(F1) projected by one linear layer to
+    ``global_channels``; the levels are fused by upsampling to F1's size, concatenating and a
+    1x1 ConvModule down to ``channels``.
+
+    Args:
+        in_channels: channels of the four backbone levels (strides 4, 8, 16, 32).
+        channels: decoder width C.
+        mode: ``'dynamic'``, ``'fixed'`` or ``'off'``.
+        dilations: dilation of each Dynamic Weight Filter, in order.
+        num_kernels: candidate kernels per filter (K=4 in the paper).
+        global_channels: length G of ``V_g``; None = ``channels``.
+        filter_groups: channel groups of the candidate kernels (1 = full C->C kernels).
+        **kwargs: passed to ``BaseDecodeHead`` (num_classes, norm_cfg, loss_decode, ...).
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        channels: int,
+        mode: str = "dynamic",
+        dilations: Sequence[int] = (1, 2, 4),
+        num_kernels: int = 4,
+        global_channels: int | None = None,
+        filter_groups: int = 1,
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("input_transform", "multiple_select")
+        super().__init__(in_channels=list(in_channels), channels=channels, **kwargs)
+        if mode not in ("dynamic", "fixed", "off"):
+            raise ValueError(f"DynamicWeightDecoder mode must be dynamic/fixed/off, got {mode!r}")
+        if self.input_transform != "multiple_select":
+            raise ValueError("DynamicWeightDecoder needs input_transform='multiple_select'")
+        self.mode = mode
+        conv_kw = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        self.lateral_convs = nn.ModuleList(
+            ConvModule(c, channels, 1, **conv_kw) for c in self.in_channels)
+        self.fpn_convs = nn.ModuleList(
+            ConvModule(channels, channels, 3, padding=1, **conv_kw) for _ in self.in_channels)
+        self.fuse = ConvModule(len(self.in_channels) * channels, channels, 1, **conv_kw)
+
+        # 'off' builds neither the projection nor filters, so no parameter goes unused.
+        self.global_channels = global_channels or channels
+        self.global_proj: nn.Linear | None = None
+        self.filters = nn.ModuleList()
+        if mode != "off":
+            if mode == "dynamic":
+                self.global_proj = nn.Linear(channels, self.global_channels)
+            self.filters.extend(
+                DynamicWeightFilter(
+                    channels, self.global_channels, num_kernels=num_kernels, dilation=d,
+                    groups=filter_groups, mode=mode, norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg)
+                for d in dilations)
+
+    def fpn(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Top-down FPN: [F1, F2, F3, F4], all with ``channels`` channels."""
+        laterals = [conv(x) for conv, x in zip(self.lateral_convs, inputs, strict=True)]
+        for i in range(len(laterals) - 1, 0, -1):
+            laterals[i - 1] = laterals[i - 1] + resize(
+                laterals[i], size=laterals[i - 1].shape[2:], mode="bilinear",
+                align_corners=self.align_corners)
+        return [conv(x) for conv, x in zip(self.fpn_convs, laterals, strict=True)]
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Logits (B, num_classes, H/4, W/4) from the four backbone levels."""
+        feats = self.fpn(self._transform_inputs(inputs))
+        size = feats[0].shape[2:]
+        fused = self.fuse(torch.cat(
+            [feats[0]] + [resize(f, size=size, mode="bilinear", align_corners=self.align_corners)
+                          for f in feats[1:]], dim=1))
+        global_vec = None
+        if self.global_proj is not None:
+            global_vec = self.global_proj(feats[0].mean(dim=(2, 3)))  # V_g from GAP(F1)
+        for dw_filter in self.filters:
+            fused = dw_filter(fused, global_vec)
+        return self.cls_seg(fused)
