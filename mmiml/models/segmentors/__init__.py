@@ -1,0 +1,3 @@
+from .omni_iml import OmniIML
+
+__all__ = ["OmniIML"]
