@@ -87,3 +87,27 @@ def test_missing_dct_is_a_named_error():
 def test_slide_inference_is_refused():
     with pytest.raises(ValueError, match="whole"):
         _model(test_cfg=dict(mode="slide", crop_size=(32, 32), stride=(16, 16)))
+
+
+def test_anomaly_enhancement_losses_in_training_and_absent_at_inference():
+    from mmengine.structures import InstanceData
+
+    model = _model(neck=dict(type="AnomalyEnhancement", in_channels=[40, 80, 160, 320],
+                             det_channels=32, fc_out_channels=64))
+    model.train()
+    batch = _batch()
+    for s in batch["data_samples"]:
+        inst = InstanceData()
+        inst.bboxes = torch.tensor([[8.0, 8.0, 24.0, 24.0]])
+        inst.labels = torch.zeros(1, dtype=torch.long)
+        s.gt_instances = inst
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode="loss")
+    assert {"ae.loss_rpn_cls", "ae.loss_rpn_bbox", "ae.loss_cls", "ae.loss_bbox"} <= set(losses)
+    model.eval()
+    data = model.data_preprocessor(_batch(), False)
+    with torch.no_grad():
+        before = model(**data, mode="predict")[0].seg_logits.data
+        model.neck.strip_detection()
+        after = model(**data, mode="predict")[0].seg_logits.data
+    assert torch.equal(before, after)

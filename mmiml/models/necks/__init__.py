@@ -1,0 +1,1 @@
+from .anomaly_enhancement import AnomalyEnhancement  # noqa: F401

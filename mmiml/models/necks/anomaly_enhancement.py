@@ -1,0 +1,287 @@
+"""Anomaly Enhancement (Omni-IML design note, section 4).
+
+Stated by the paper: a module between encoder and decoder that uses an RPN + RoI Align + box
+head with box supervision during training only, is removed at inference, and improves the
+contrast of forged regions. Everything else here is our reading (see the docstrings).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModule
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+from mmseg.registry import MODELS
+from mmseg.utils import add_prefix
+from torch import Tensor
+
+__all__ = ["AnomalyEnhancement"]
+
+
+def _det_models():
+    """mmdet's MODELS registry with every mmdet module registered (heads, assigners, ...)."""
+    import mmdet.models  # noqa: F401  (registers RPNHead, StandardRoIHead, task modules)
+    from mmdet.registry import MODELS as DET_MODELS
+
+    return DET_MODELS
+
+
+def _default_train_cfg() -> dict:
+    """Faster R-CNN (mmdet ``faster-rcnn_r50_fpn.py``) training settings."""
+    return dict(
+        rpn=dict(
+            assigner=dict(
+                type="MaxIoUAssigner", pos_iou_thr=0.7, neg_iou_thr=0.3, min_pos_iou=0.3,
+                match_low_quality=True, ignore_iof_thr=-1),
+            sampler=dict(
+                type="RandomSampler", num=256, pos_fraction=0.5, neg_pos_ub=-1,
+                add_gt_as_proposals=False),
+            allowed_border=-1, pos_weight=-1, debug=False),
+        rpn_proposal=dict(
+            nms_pre=2000, max_per_img=1000, nms=dict(type="nms", iou_threshold=0.7),
+            min_bbox_size=0),
+        rcnn=dict(
+            assigner=dict(
+                type="MaxIoUAssigner", pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
+                match_low_quality=False, ignore_iof_thr=-1),
+            sampler=dict(
+                type="RandomSampler", num=512, pos_fraction=0.25, neg_pos_ub=-1,
+                add_gt_as_proposals=True),
+            pos_weight=-1, debug=False),
+    )
+
+
+def _default_test_cfg() -> dict:
+    """Faster R-CNN test settings (only used if someone calls the heads' predict)."""
+    return dict(
+        rpn=dict(
+            nms_pre=1000, max_per_img=1000, nms=dict(type="nms", iou_threshold=0.7),
+            min_bbox_size=0),
+        rcnn=dict(score_thr=0.05, nms=dict(type="nms", iou_threshold=0.5), max_per_img=100),
+    )
+
+
+@MODELS.register_module()
+class AnomalyEnhancement(BaseModule):
+    """Anomaly Enhancement between the backbone and the decoder (section 4).
+
+    Enhancement block (our reading of "adds enhanced features back", kept at inference and
+    task-agnostic): for every level ``i`` an independent residual branch
+    ``F_ae_i = conv3x3(act(norm(conv3x3(F_i))))`` with ``hidden_ratio * C_i`` hidden channels
+    (our choice: per level, no cross-level fusion, so the decoder's own FPN does the fusion);
+    ``forward`` returns ``F_i + F_ae_i``.
+
+    Detection branch (stated: RPN + RoI Align + box head with box supervision, training only):
+    1x1 projections bring every ``F_ae_i`` to ``det_channels`` (mmdet heads need equal
+    channels), then an mmdet ``RPNHead`` (one class, anchors on exactly the levels given,
+    ``DeltaXYWHBBoxCoder``, sigmoid CE + L1) and a ``StandardRoIHead`` (``SingleRoIExtractor``
+    with mmcv ``RoIAlign`` 7x7, ``Shared2FCBBoxHead`` with one class) with Faster R-CNN's
+    train settings. Boxes are the connected components of the mask (``gt_instances``);
+    authentic images have none and still give RPN (and RoI) negatives. The detection branch
+    only sees ``F_ae`` so its gradient shapes the enhancement block, as the paper intends.
+
+    Args:
+        in_channels: channels of each input level.
+        strides: stride of each input level w.r.t. the network input (anchors, RoI Align).
+        hidden_ratio: hidden width of the enhancement block relative to ``C_i`` (our choice).
+        norm_cfg / act_cfg: of the enhancement block's middle layer (our choice: BN + ReLU).
+        with_detection: build the training-only detection branch.
+        det_channels: channels of the projected ``F_ae`` maps fed to the mmdet heads.
+        fc_out_channels: width of the box head's two shared FC layers (Faster R-CNN: 1024).
+        anchor_scales / anchor_ratios: RPN anchors (Faster R-CNN: 8, (0.5, 1, 2)).
+        rpn_head / roi_head: dicts merged over the defaults (e.g. loss weights).
+        train_cfg / test_cfg: full mmdet-style ``rpn``/``rpn_proposal``/``rcnn`` settings;
+            Faster R-CNN's when ``None``.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        strides: Sequence[int] = (4, 8, 16, 32),
+        hidden_ratio: float = 0.25,
+        norm_cfg: dict | None = None,
+        act_cfg: dict | None = None,
+        with_detection: bool = True,
+        det_channels: int = 256,
+        fc_out_channels: int = 1024,
+        anchor_scales: Sequence[float] = (8,),
+        anchor_ratios: Sequence[float] = (0.5, 1.0, 2.0),
+        rpn_head: dict | None = None,
+        roi_head: dict | None = None,
+        train_cfg: dict | None = None,
+        test_cfg: dict | None = None,
+        init_cfg: dict | list[dict] | None = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(in_channels) != len(strides):
+            raise ValueError(f"in_channels {in_channels} and strides {strides} differ in length")
+        self.in_channels = list(in_channels)
+        self.strides = list(strides)
+        norm_cfg = norm_cfg if norm_cfg is not None else dict(type="BN", requires_grad=True)
+        act_cfg = act_cfg if act_cfg is not None else dict(type="ReLU")
+        self.enhance = nn.ModuleList()
+        for c in self.in_channels:
+            hidden = max(1, int(round(c * hidden_ratio)))
+            self.enhance.append(nn.Sequential(
+                ConvModule(c, hidden, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+                nn.Conv2d(hidden, c, 3, padding=1),
+            ))
+        self.with_detection = with_detection
+        self.det_channels = det_channels
+        # F_ae of the last training forward, consumed by detection_loss.
+        self._ae_feats: tuple[Tensor, ...] | None = None
+        if with_detection:
+            self._build_detection(
+                fc_out_channels, anchor_scales, anchor_ratios, rpn_head or {}, roi_head or {},
+                train_cfg or _default_train_cfg(), test_cfg or _default_test_cfg())
+
+    def _build_detection(
+        self,
+        fc_out_channels: int,
+        anchor_scales: Sequence[float],
+        anchor_ratios: Sequence[float],
+        rpn_head: dict,
+        roi_head: dict,
+        train_cfg: dict,
+        test_cfg: dict,
+    ) -> None:
+        c = self.det_channels
+        # mmdet heads read their cfgs by attribute (cfg.assigner, cfg.nms).
+        train_cfg, test_cfg = ConfigDict(train_cfg), ConfigDict(test_cfg)
+        # Plain 1x1 convs: mmdet heads need equal channels on every level.
+        self.det_proj = nn.ModuleList(nn.Conv2d(ci, c, 1) for ci in self.in_channels)
+        rpn_cfg = dict(
+            type="RPNHead",
+            in_channels=c,
+            feat_channels=c,
+            num_classes=1,
+            anchor_generator=dict(
+                type="AnchorGenerator", scales=list(anchor_scales), ratios=list(anchor_ratios),
+                strides=self.strides),
+            bbox_coder=dict(
+                type="DeltaXYWHBBoxCoder", target_means=[0.0] * 4, target_stds=[1.0] * 4),
+            loss_cls=dict(type="CrossEntropyLoss", use_sigmoid=True, loss_weight=1.0),
+            loss_bbox=dict(type="L1Loss", loss_weight=1.0),
+        )
+        rpn_cfg.update(rpn_head)
+        rpn_cfg.update(train_cfg=train_cfg.rpn, test_cfg=test_cfg.rpn)
+        roi_cfg = dict(
+            type="StandardRoIHead",
+            bbox_roi_extractor=dict(
+                type="SingleRoIExtractor",
+                roi_layer=dict(type="RoIAlign", output_size=7, sampling_ratio=0),
+                out_channels=c,
+                featmap_strides=self.strides),
+            bbox_head=dict(
+                type="Shared2FCBBoxHead",
+                in_channels=c,
+                fc_out_channels=fc_out_channels,
+                roi_feat_size=7,
+                num_classes=1,
+                bbox_coder=dict(
+                    type="DeltaXYWHBBoxCoder", target_means=[0.0] * 4,
+                    target_stds=[0.1, 0.1, 0.2, 0.2]),
+                reg_class_agnostic=False,
+                loss_cls=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
+                loss_bbox=dict(type="L1Loss", loss_weight=1.0)),
+        )
+        roi_cfg.update(roi_head)
+        roi_cfg.update(train_cfg=train_cfg.rcnn, test_cfg=test_cfg.rcnn)
+        self.rpn_proposal_cfg = copy.deepcopy(train_cfg.get("rpn_proposal", test_cfg.rpn))
+        det_models = _det_models()
+        # A runner may set mmseg as default scope; mmdet names must resolve in mmdet's scope,
+        # also for the nested builds (assigners, samplers, losses) done inside the heads.
+        with DefaultScope.overwrite_default_scope("mmdet"):
+            self.rpn_head = det_models.build(rpn_cfg)
+            self.roi_head = det_models.build(roi_cfg)
+
+    # ----------------------------------------------------------------------------- forward
+    def forward(self, feats: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        """Return ``F_i + F_ae_i`` per level; keep ``F_ae`` for ``detection_loss`` in training."""
+        if len(feats) != len(self.enhance):
+            raise ValueError(f"expected {len(self.enhance)} levels, got {len(feats)}")
+        ae = tuple(block(f) for block, f in zip(self.enhance, feats, strict=True))
+        # Only training with the branch needs F_ae later; do not hold graphs/memory otherwise.
+        self._ae_feats = ae if (self.training and self.with_detection) else None
+        return tuple(f + a for f, a in zip(feats, ae, strict=True))
+
+    # ---------------------------------------------------------------------- detection loss
+    def _to_det_samples(
+        self, data_samples: Sequence[Any], batch_input_shape: tuple[int, int], device: torch.device
+    ) -> list:
+        """SegDataSample -> DetDataSample with gt_instances and the metainfo mmdet reads."""
+        from mmdet.structures import DetDataSample
+
+        det_samples = []
+        for sample in data_samples:
+            meta = sample.metainfo
+            img_shape = tuple(meta.get("img_shape", batch_input_shape))[:2]
+            pad_shape = tuple(meta.get("pad_shape", batch_input_shape))[:2]
+            det = DetDataSample(metainfo=dict(
+                img_shape=img_shape, pad_shape=pad_shape, batch_input_shape=batch_input_shape))
+            gt = InstanceData()
+            src = sample.get("gt_instances", None)
+            if src is not None and "bboxes" in src and len(src) > 0:
+                bboxes = torch.as_tensor(src.bboxes, dtype=torch.float32, device=device)
+                gt.bboxes = bboxes.reshape(-1, 4)
+            else:
+                gt.bboxes = torch.zeros((0, 4), dtype=torch.float32, device=device)
+            # One class "tampered": labels are zeros whatever the source says.
+            gt.labels = torch.zeros(len(gt.bboxes), dtype=torch.long, device=device)
+            det.gt_instances = gt
+            det_samples.append(det)
+        return det_samples
+
+    def detection_loss(
+        self, data_samples: Sequence[Any], batch_input_shape: tuple[int, int] | None = None
+    ) -> dict[str, Tensor]:
+        """RPN + RoI losses on the ``F_ae`` maps of the last training forward, prefixed 'ae.'.
+
+        ``batch_input_shape`` defaults to the finest level's size times its stride. mmdet
+        returns per-level RPN losses as lists; we sum them into one scalar each (our choice:
+        one logged number per loss). Empty ``gt_instances`` are handled by mmdet itself
+        (MaxIoUAssigner gives all-negative assignments; the box losses are 0 with no
+        positives), so authentic images are not special-cased.
+        """
+        if not self.with_detection:
+            raise RuntimeError("detection branch was stripped or never built")
+        if self._ae_feats is None:
+            raise RuntimeError("detection_loss needs a forward() in training mode first")
+        ae, self._ae_feats = self._ae_feats, None  # free the maps once consumed
+        if batch_input_shape is None:
+            h, w = ae[0].shape[-2:]
+            batch_input_shape = (int(h * self.strides[0]), int(w * self.strides[0]))
+        x = tuple(proj(a) for proj, a in zip(self.det_proj, ae, strict=True))
+        samples = self._to_det_samples(data_samples, tuple(batch_input_shape), ae[0].device)
+
+        rpn_losses, proposals = self.rpn_head.loss_and_predict(
+            x, samples, proposal_cfg=self.rpn_proposal_cfg)
+        losses: dict[str, Tensor] = {}
+        for key, value in rpn_losses.items():
+            if isinstance(value, list | tuple):
+                value = sum(value)
+            losses[key if "rpn" in key else f"rpn_{key}"] = value
+        roi_losses = self.roi_head.loss(x, proposals, samples)
+        losses.update(roi_losses)
+        return add_prefix(losses, "ae")
+
+    # ------------------------------------------------------------------------- deployment
+    def strip_detection(self) -> AnomalyEnhancement:
+        """Delete the training-only detection branch (deployment, complexity counting)."""
+        for name in ("det_proj", "rpn_head", "roi_head"):
+            if hasattr(self, name):
+                delattr(self, name)
+        self.with_detection = False
+        self._ae_feats = None
+        return self
+
+    def inference(self) -> AnomalyEnhancement:
+        """Inference form: detection branch removed, eval mode."""
+        return self.strip_detection().eval()
