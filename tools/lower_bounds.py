@@ -30,6 +30,7 @@ from mmiml.datasets.manifest import read_manifest
 from mmiml.evaluation.lower_bounds import LOWER_BOUNDS
 from mmiml.evaluation.result_json import write_result
 from mmiml.evaluation.score_predictions import score
+from mmiml.utils.cli import run_cli
 from mmiml.utils.errors import IMLDataError
 
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -131,8 +132,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (IMLDataError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, errors=(IMLDataError, ValueError))

@@ -27,7 +27,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from mmiml.evaluation.result_json import format_task_table, write_result
 from mmiml.evaluation.score_predictions import score
-from mmiml.utils.errors import IMLDataError
+from mmiml.utils.cli import run_cli
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -63,8 +63,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except IMLDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

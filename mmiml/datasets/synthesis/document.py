@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .sources import Sources
-from .types import SynthSample
+from .types import SynthSample, changed_mask
 
 __all__ = ["DOCUMENT_KINDS", "generate_document", "jpeg_cycle"]
 
@@ -508,7 +508,7 @@ def generate_document(rng: np.random.Generator, size: int, sources: Sources, aut
         decoded = jpeg_cycle(edited, q2, shift)
         image = original.copy()
         image[y0:y1, x0:x1] = decoded[y0:y1, x0:x1]
-        mask = (image != original).any(axis=2).astype(np.uint8)
+        mask = changed_mask(image, original)
         if not mask.any():
             continue
         details.update(edit_details, q2=q2, grid_shift=list(shift), recompression=mode,

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .natural import changed_mask, colour_match, composite, feather_alpha
+from .natural import colour_match, composite, feather_alpha
 from .sources import Face, Sources
-from .types import SynthSample
+from .types import SynthSample, changed_mask
 
 FACE_KINDS = ("part_swap", "retouch", "resample")
 # (row0, row1, col0, col1) boxes relative to the face crop; several boxes make one region.

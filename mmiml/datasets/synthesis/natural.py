@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .sources import Sources, procedural_background, random_crop
-from .types import SynthSample
+from .types import SynthSample, changed_mask
 
 NATURAL_KINDS = ("splice", "copy_move", "inpaint")
 # Chance of a procedural host instead of a photo (our choice): variety beyond the few photos.
@@ -97,11 +97,6 @@ def composite(host: np.ndarray, donor: np.ndarray, alpha: np.ndarray) -> np.ndar
     hf = host.astype(np.float32)
     out = hf + alpha[..., None] * (np.asarray(donor, np.float32) - hf)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def changed_mask(image: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """HxW uint8 {0, 1}: the pixels whose value changed in any channel."""
-    return (image != original).any(-1).astype(np.uint8)
 
 
 def draw_area(rng: np.random.Generator, lo: float = 0.03, hi: float = 0.30) -> float:

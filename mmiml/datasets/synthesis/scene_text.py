@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .sources import Sources, random_crop
-from .types import SynthSample
+from .types import SynthSample, changed_mask
 
 __all__ = ["SCENE_TEXT_KINDS", "generate_scene_text"]
 
@@ -246,7 +246,7 @@ def _tamper(rng: np.random.Generator, scene: _Scene, kind: str,
                             kernel).astype(bool)
     image = original.copy()
     image[region] = filled[region]
-    mask = (image != original).any(axis=2).astype(np.uint8)
+    mask = changed_mask(image, original)
     if not mask.any():
         return None
     return SynthSample(image, original, mask, kind, scene.provenance, details)

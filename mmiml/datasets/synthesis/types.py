@@ -46,3 +46,8 @@ class SynthSample:
                 raise ValueError(f"mask must be HxW uint8, got {self.mask.shape} {self.mask.dtype}")
             if not self.mask.any():
                 raise ValueError(f"{self.manipulation}: empty mask on a tampered sample")
+
+
+def changed_mask(image: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """The exact mask of a manipulation: 1 wherever any channel differs from the original."""
+    return (image != original).any(axis=-1).astype(np.uint8)
