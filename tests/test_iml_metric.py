@@ -400,3 +400,31 @@ def test_validation_names_the_bad_key_and_table_lists_tasks() -> None:
     table = format_task_table(res)
     for name in ("natural", "document", "face", "avg", "IoU", "F1_ds"):
         assert name in table
+
+
+def test_gate_routing_share_per_task_and_overall(tmp_path: Path) -> None:
+    gt = np.zeros((8, 8), np.uint8)
+    gt[2:5, 2:5] = 1
+    prob = gt.astype(np.float32)
+    samples = []
+    for i, (task, gate) in enumerate([("natural", 1.0), ("natural", 0.0), ("natural", 1.0),
+                                      ("document", 1.0)]):
+        s = make_sample(gt, prob, task=task, name=f"g{i}")
+        s.set_metainfo({"gate_fused": gate})
+        samples.append(s)
+    out = tmp_path / "r.json"
+    result = run(samples, batch=3, out_file=str(out))
+    assert result["per_task"]["natural"]["gate_fused_share"] == pytest.approx(2 / 3)
+    assert result["per_task"]["document"]["gate_fused_share"] == 1.0
+    # overall share counts images, not tasks: 3 of 4 (a macro mean would give 5/6)
+    assert result["avg"]["gate_fused_share"] == pytest.approx(0.75)
+    assert result["avg"]["gate_num_images"] == 4
+    assert json.loads(out.read_text())["per_task"]["natural"]["gate_num_images"] == 3
+    assert "gate" in format_task_table(result).splitlines()[1]
+    # models without a gate add no gate keys
+    plain = run([make_sample(gt, prob)])
+    assert "gate_fused_share" not in plain["per_task"]["natural"]
+    bad = make_sample(gt, prob, name="badgate")
+    bad.set_metainfo({"gate_fused": 1.5})
+    with pytest.raises(IMLDataError, match="badgate.*gate_fused"):
+        run([bad])

@@ -61,6 +61,25 @@ def test_teacher_forcing_then_own_decision():
     assert torch.equal(aux["gate_choice"], (aux["gate_prob"] > 0.5).float())
 
 
+def test_teacher_forcing_counts_training_forwards_and_survives_a_checkpoint():
+    enc = ModalGateEncoder(BACKBONE, teacher_forcing_iters=2).train()
+    img, dct, qtable, gt = _inputs()
+    for _ in range(2):  # the first two supervised forwards are teacher-forced
+        enc(img, dct, qtable, gt)
+        assert torch.equal(enc.last_aux["gate_choice"], enc.last_aux["target"])
+    enc.eval()
+    with torch.no_grad():
+        enc(img, dct, qtable)  # inference does not advance the phase
+    assert enc.iteration == 2
+    resumed = ModalGateEncoder(BACKBONE, teacher_forcing_iters=2).train()
+    resumed.load_state_dict(enc.state_dict())
+    assert resumed.iteration == 2
+    with torch.no_grad():
+        resumed(img, dct, qtable, gt)
+    aux = resumed.last_aux
+    assert torch.equal(aux["gate_choice"], (aux["gate_prob"] > 0.5).float())
+
+
 @pytest.mark.parametrize("force,expected", [("rgb", 0.0), ("fused", 1.0)])
 def test_forced_modes_bypass_the_gate(force, expected):
     enc = ModalGateEncoder(BACKBONE, force=force).train()

@@ -58,6 +58,9 @@ _SCORES = {
         **{k: _COUNT for k in COUNT_KEYS},
         **{k: _FIGURE for k in FIGURE_KEYS + EXTRA_FIGURE_KEYS},
         "best_f1_threshold": {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0},
+        # Omni-IML only: share of images the Modal Gate routed to the frequency path
+        "gate_fused_share": _FIGURE,
+        "gate_num_images": _COUNT,
     },
 }
 
@@ -213,9 +216,10 @@ def format_task_table(d: Mapping[str, Any]) -> str:
 
     rows = {task: scores for task, scores in d["per_task"].items()}
     rows["avg"] = d["avg"]
-    data = {
-        name: [scores.get(key) for scores in rows.values()] for key, name in TABLE_COLUMNS
-    }
+    columns = list(TABLE_COLUMNS)
+    if any("gate_fused_share" in scores for scores in rows.values()):
+        columns.append(("gate_fused_share", "gate"))
+    data = {name: [scores.get(key) for scores in rows.values()] for key, name in columns}
     df = pd.DataFrame(data, index=list(rows), dtype=object)
 
     def fmt(v: Any) -> str:
@@ -232,5 +236,5 @@ def format_task_table(d: Mapping[str, Any]) -> str:
               f"images={d.get('num_images')} (tampered {d.get('num_tampered')}, "
               f"authentic {d.get('num_authentic')})")
     footer = ("F1/IoU/P/R: per-image mean ('image'); _ds: one confusion matrix ('dataset'); "
-              "* oracle threshold; '-' undefined")
+              "* oracle threshold; gate: share routed to the frequency path; '-' undefined")
     return "\n".join([header, df.to_string(), footer])

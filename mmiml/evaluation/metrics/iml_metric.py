@@ -191,12 +191,23 @@ class IMLMetric(BaseMetric):
             raise IMLDataError(img_path, f"probabilities must lie in [0, 1] (found {lo}..{hi})")
         return out
 
+    @staticmethod
+    def _gate(sample: Any, img_path: str) -> float | None:
+        """The Modal Gate's routing of this image (1 = frequency path), when the model has one."""
+        value = _field(sample, "gate_fused")
+        if value is None:
+            return None
+        value = float(value)
+        if not 0.0 <= value <= 1.0:  # also catches NaN
+            raise IMLDataError(img_path, f"gate_fused must lie in [0, 1], got {value}")
+        return value
+
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Append one compact entry per data sample to ``self.results``.
 
         Samples with equal ground-truth size are scored together by the batch kernels.
         """
-        prepared: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+        prepared: list[tuple[str, str, np.ndarray, np.ndarray, float | None]] = []
         for sample in data_samples:
             img_path = str(_field(sample, "img_path") or "<data sample without img_path>")
             task = _field(sample, "task") or self.default_task
@@ -206,7 +217,7 @@ class IMLMetric(BaseMetric):
                 raise IMLDataError(img_path, f"unknown task {task!r}; expected one of {TASKS}")
             gt = self._ground_truth(sample, img_path)
             prob = self._probability(sample, gt.shape, img_path)
-            prepared.append((str(task), img_path, prob, gt))
+            prepared.append((str(task), img_path, prob, gt, self._gate(sample, img_path)))
 
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, item in enumerate(prepared):
@@ -229,6 +240,7 @@ class IMLMetric(BaseMetric):
                     "counts": counts[j].copy(),
                     "score": float(scores[j]),
                     "hist": hists[j].copy(),
+                    "gate_fused": prepared[i][4],
                 }
         self.results.extend(entries)
 
@@ -304,6 +316,11 @@ class IMLMetric(BaseMetric):
         n_valid = np.maximum(auth_counts.sum(axis=1), 1)
         out["false_alarm_rate"] = _mean((pred_pos > 0).astype(np.float64))
         out["false_alarm_area"] = _mean(pred_pos / n_valid)
+        # Omni-IML's Modal Gate: share of the task's images routed to the frequency path
+        gates = [e["gate_fused"] for e in entries if e.get("gate_fused") is not None]
+        if gates:
+            out["gate_fused_share"] = _mean(gates)
+            out["gate_num_images"] = len(gates)
         return out
 
     def spec(self) -> dict[str, Any]:
@@ -333,6 +350,12 @@ class IMLMetric(BaseMetric):
         avg: dict[str, Any] = {k: sum(s[k] for s in per_task.values()) for k in COUNT_KEYS}
         for key in FIGURE_KEYS + EXTRA_FIGURE_KEYS:
             avg[key] = _mean([s[key] for s in per_task.values() if s[key] is not None])
+        gated = [s for s in per_task.values() if "gate_fused_share" in s]
+        if gated:  # over all gated images, not a macro mean: "share of images routed"
+            n = sum(s["gate_num_images"] for s in gated)
+            avg["gate_num_images"] = n
+            avg["gate_fused_share"] = sum(s["gate_fused_share"] * s["gate_num_images"]
+                                          for s in gated) / n
         num_tampered = sum(int(e["tampered"]) for e in results)
         return {
             "schema": SCHEMA_ID,

@@ -75,8 +75,19 @@ class ModalGateEncoder(BaseModule):
             nn.Conv2d(2 * width + 2, gate_channels, 3, padding=1), nn.GELU(),
             nn.Conv2d(gate_channels, gate_channels, 3, stride=2, padding=1), nn.GELU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(gate_channels, 1))
-        self.iteration = 0  # set by the segmentor from the runner's iteration
+        # Supervised training forwards so far: a buffer, so it is saved in checkpoints and a
+        # resumed run stays past the teacher-forcing phase (one forward per iteration).
+        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         self.last_aux: dict[str, Any] = {}
+
+    @property
+    def iteration(self) -> int:
+        """Training iterations seen (drives the teacher-forcing phase)."""
+        return int(self.train_steps)
+
+    @iteration.setter
+    def iteration(self, value: int) -> None:
+        self.train_steps.fill_(int(value))
 
     def perceive(self, img: torch.Tensor, dct: torch.Tensor, qtable: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -126,6 +137,8 @@ class ModalGateEncoder(BaseModule):
             coarse = {"rgb": coarse_loss(p_rgb, gt), "fused": coarse_loss(p_fused, gt)}
             target = (coarse["fused"].detach() < coarse["rgb"].detach()).to(p_rgb.dtype)
         routed, record = self.route(f_rgb, f_fused, p_rgb, p_fused, target)
+        if self.training and gt is not None:
+            self.train_steps += 1
         x = self.convnext.stages[1](routed)
         outs = [self.convnext.norm0(stage0), self.convnext.norm1(x)]
         for i in (2, 3):

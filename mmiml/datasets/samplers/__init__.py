@@ -1,0 +1,1 @@
+from .task_weighted_sampler import TaskWeightedInfiniteSampler  # noqa: F401
