@@ -31,6 +31,8 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/metric_throughput.py
 	$(PY) benchmarks/synthiml_generation.py --profile cpu --workers 2
+	$(PY) benchmarks/omni_iml_complexity.py
+	$(PY) benchmarks/omni_iml_speed.py
 
 clean:
 	rm -rf work_dirs data .pytest_cache .ruff_cache

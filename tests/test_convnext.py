@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from mmiml.models.backbones import ConvNeXt
@@ -62,9 +63,38 @@ def test_pretrained_path_through_config_options(tmp_path):
         str(Path(__file__).resolve().parents[1] / "configs/baseline/convnext-base_upernet_160k.py"))
     cfg.merge_from_dict({"model.backbone.pretrained": "/weights/upernet.pth"})
     assert cfg.model.backbone.pretrained == "/weights/upernet.pth"
-    model = ConvNeXt(arch="atto", pretrained="/weights/upernet.pth")
-    assert model.init_cfg == dict(type="Pretrained", checkpoint="/weights/upernet.pth",
-                                  prefix="backbone.")
+    path = tmp_path / "upernet.pth"
+    path.write_bytes(b"")
+    model = ConvNeXt(arch="atto", pretrained=str(path))
+    assert model.init_cfg == dict(type="Pretrained", checkpoint=str(path), prefix="backbone.")
+
+
+def test_missing_pretrained_is_an_error_or_a_logged_random_start(tmp_path, monkeypatch):
+    import logging
+
+    import mmiml.models.backbones.convnext as mod
+
+    missing = str(tmp_path / "nowhere.pth")
+    with pytest.raises(FileNotFoundError, match="nowhere.pth"):
+        ConvNeXt(arch="atto", pretrained=missing)
+    logged = []
+    monkeypatch.setattr(mod, "print_log", lambda msg, **kw: logged.append((msg, kw)))
+    model = ConvNeXt(arch="atto", pretrained=missing, pretrained_missing="warn")
+    assert model.init_cfg is None
+    (msg, kw), = logged
+    assert "nowhere.pth" in msg and "RANDOM" in msg and kw["level"] == logging.WARNING
+
+
+def test_ade20k_checkpoint_initialises_the_convnext_inside_the_modal_gate_encoder(tmp_path):
+    from mmiml.models.backbones.modal_gate_encoder import ModalGateEncoder
+
+    sd = mmseg_convnext_state_dict([2, 2, 6, 2], [40, 80, 160, 320])
+    path = tmp_path / "upernet_convnext_atto_ade20k.pth"
+    torch.save({"state_dict": sd}, path)
+    enc = ModalGateEncoder(dict(arch="atto", pretrained=str(path)), fph=dict(channels=8))
+    enc.init_weights()
+    for key, value in enc.convnext.state_dict().items():
+        assert torch.equal(value, sd["backbone." + key]), key
 
 
 def test_forward_shapes_and_random_init_by_default():

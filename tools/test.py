@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     add_common_args,
+    drop_training_only_branches,
     load_config,
     register_all_modules,
     teardown_distributed,
@@ -38,6 +39,7 @@ def main() -> None:
     register_all_modules()
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    drop_training_only_branches(cfg)
     if args.out:
         cfg.test_evaluator["out_file"] = args.out
     adapt_cfg_to_device(cfg, args.launcher)

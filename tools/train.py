@@ -26,6 +26,9 @@ def parse_args() -> argparse.Namespace:
         "--resume", nargs="?", const="auto", default=None,
         help="resume from CKPT, or from the latest checkpoint in the work dir when no path")
     parser.add_argument("--amp", action="store_true", help="automatic mixed precision")
+    parser.add_argument(
+        "--auto-scale-lr", action="store_true",
+        help="scale the lr linearly by (processes x batch_size) / auto_scale_lr.base_batch_size")
     add_common_args(parser)
     args = parser.parse_args()
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
@@ -43,6 +46,10 @@ def main() -> None:
     if args.amp:
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.auto_scale_lr:
+        if "base_batch_size" not in cfg.get("auto_scale_lr", {}):
+            raise SystemExit(f"{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size")
+        cfg.auto_scale_lr.enable = True
     adapt_cfg_to_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -91,6 +91,22 @@ def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
     )
 
 
+def drop_training_only_branches(cfg: Config) -> int:
+    """Build the test-time model without training-only parts (Omni-IML's Anomaly Enhancement
+    detection branch, omni_iml_model.md section 4); returns how many were switched off."""
+    dropped = 0
+    neck = cfg.model.get("neck")
+    for part in neck if isinstance(neck, list) else [neck]:
+        if isinstance(part, dict) and part.get("type") == "AnomalyEnhancement" and part.get(
+                "with_detection", True):
+            part["with_detection"] = False
+            dropped += 1
+    if dropped:
+        print_log("test model: Anomaly Enhancement detection branch left out (training only)",
+                  logger="current")
+    return dropped
+
+
 def teardown_distributed() -> None:
     """Leave the process group cleanly: exiting with gloo threads alive can abort a rank."""
     if dist.is_available() and dist.is_initialized():

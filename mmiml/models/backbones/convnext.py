@@ -10,10 +10,13 @@ Omni-IML uses ConvNeXt-Base initialised that way (omni_iml_model.md, section 2).
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList, Sequential
 from mmengine.model.weight_init import trunc_normal_
 from mmseg.registry import MODELS
@@ -80,6 +83,9 @@ class ConvNeXt(BaseModule):
         pretrained: local path of a checkpoint whose ``backbone.*`` weights to load (an mmseg
             UperNet-ConvNeXt or mmpretrain ConvNeXt file); shorthand for
             ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``.
+        pretrained_missing: when ``pretrained`` does not exist: ``'error'`` (default) raises
+            naming the path; ``'warn'`` logs a warning and keeps the random initialisation
+            (the paper configs, whose ADE20k checkpoint a user may not have).
     """
 
     arch_zoo: dict[str, dict[str, list[int]]] = {
@@ -104,8 +110,20 @@ class ConvNeXt(BaseModule):
         frozen_stages: int = -1,
         with_cp: bool = False,
         pretrained: str | None = None,
+        pretrained_missing: str = "error",
         init_cfg: dict | list | None = None,
     ) -> None:
+        if pretrained_missing not in ("error", "warn"):
+            raise ValueError("ConvNeXt: pretrained_missing must be 'error' or 'warn', "
+                             f"got {pretrained_missing!r}")
+        if pretrained is not None and not os.path.isfile(pretrained):
+            problem = f"ConvNeXt: pretrained checkpoint {pretrained!r} does not exist"
+            if pretrained_missing == "error":
+                raise FileNotFoundError(problem)
+            print_log(f"{problem}; starting from RANDOM initialisation (put the checkpoint there "
+                      "or set model...pretrained=None to silence this)", logger="current",
+                      level=logging.WARNING)
+            pretrained = None
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError("ConvNeXt: give either pretrained or init_cfg, not both")

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
@@ -202,6 +203,22 @@ class AnomalyEnhancement(BaseModule):
             self.rpn_head = det_models.build(rpn_cfg)
             self.roi_head = det_models.build(roi_cfg)
 
+    _DETECTION_MODULES = ("det_proj", "rpn_head", "roi_head")
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        """A model without the detection branch (inference, ``tools/test.py``) loads training
+        checkpoints: their detection weights are dropped, counted and logged, not an error."""
+        if not self.with_detection:
+            dropped = [k for k in list(state_dict) if k.startswith(
+                tuple(f"{prefix}{m}." for m in self._DETECTION_MODULES))]
+            for key in dropped:
+                del state_dict[key]
+            if dropped:
+                print_log(f"AnomalyEnhancement: detection branch is training-only; ignored "
+                          f"{len(dropped)} of its tensors in the checkpoint", logger="current")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # ----------------------------------------------------------------------------- forward
     def forward(self, feats: Sequence[Tensor]) -> tuple[Tensor, ...]:
         """Return ``F_i + F_ae_i`` per level; keep ``F_ae`` for ``detection_loss`` in training."""
@@ -275,7 +292,7 @@ class AnomalyEnhancement(BaseModule):
     # ------------------------------------------------------------------------- deployment
     def strip_detection(self) -> AnomalyEnhancement:
         """Delete the training-only detection branch (deployment, complexity counting)."""
-        for name in ("det_proj", "rpn_head", "roi_head"):
+        for name in self._DETECTION_MODULES:
             if hasattr(self, name):
                 delattr(self, name)
         self.with_detection = False

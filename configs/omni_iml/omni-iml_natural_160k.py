@@ -1,0 +1,8 @@
+# Omni-IML at paper scale trained and tested on the natural task only (single-task reference for the
+# degradation report); otherwise configs/omni_iml_joint.py.
+_base_ = ["../omni_iml_joint.py"]
+task = "natural"
+train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
+                        dataset=dict(tasks=[task]))
+val_dataloader = dict(dataset=dict(tasks=[task]))
+test_dataloader = val_dataloader

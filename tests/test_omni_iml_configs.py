@@ -1,0 +1,159 @@
+"""Omni-IML configs: the paper recipe, its tiny twin, single-task and ablation configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+from mmiml import TASKS
+from mmiml.utils.setup_env import _replace_syncbn, drop_training_only_branches
+
+ROOT = Path(__file__).resolve().parents[1]
+JOINT = ROOT / "configs/omni_iml_joint.py"
+TINY = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
+ABLATIONS = {"force-fused": ("backbone", "force", "fused"),
+             "force-rgb": ("backbone", "force", "rgb"),
+             "dwd-off": ("decode_head", "mode", "off"),
+             "dwd-fixed": ("decode_head", "mode", "fixed"),
+             "ae-off": ("neck", None, None)}
+
+
+def _cfg(path: Path) -> Config:
+    return Config.fromfile(str(path))
+
+
+def test_paper_recipe():
+    cfg = _cfg(JOINT)
+    assert cfg.model.type == "OmniIML" and cfg.model.backbone.backbone.arch == "base"
+    assert cfg.crop_size == (512, 512) and cfg.train_dataloader.batch_size == 2  # x 8 GPUs
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    opt = cfg.optim_wrapper
+    assert opt.optimizer == dict(type="AdamW", lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
+    assert opt.constructor == "ModalGateLayerDecayOptimizerConstructor"
+    assert opt.paramwise_cfg.decay_rate == 0.9
+    assert cfg.train_cfg.max_iters == 160000
+    assert [s.type for s in cfg.param_scheduler] == ["LinearLR", "PolyLR"]
+    assert cfg.train_dataloader.sampler == dict(
+        type="TaskWeightedInfiniteSampler",
+        task_weights=dict(natural=10, document=5, face=2, scene_text=20))
+    assert cfg.train_dataloader.dataset.synthiml.profile == "paper"
+    assert cfg.model.backbone.backbone.pretrained_missing == "warn"
+    names = [t.type for t in cfg.train_pipeline]
+    # the DCT is read before the crop, so the crop keeps it on the 8x8 grid with the pixels
+    assert names.index("RandomJpegRecompress") < names.index("LoadJpegDCT") < names.index(
+        "GridAlignedRandomCrop") < names.index("DCTAwareRandomFlip")
+    assert "LoadJpegDCT" in [t.type for t in cfg.test_pipeline]
+
+
+def test_paper_config_builds_and_ade20k_path_is_optional(tmp_path):
+    init_default_scope("mmseg")
+    cfg = _cfg(JOINT)
+    _replace_syncbn(cfg._cfg_dict)
+    cfg.model.backbone.backbone.pretrained = str(tmp_path / "absent.pth")
+    model = MODELS.build(cfg.model)  # missing checkpoint: warning + random init, no error
+    assert model.backbone.convnext.init_cfg is None
+    assert model.neck.with_detection
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_single_task_configs_train_and_test_on_one_task(task):
+    for path, base in [(ROOT / f"configs/omni_iml/omni-iml-tiny_{task}_synthiml-cpu.py", TINY),
+                       (ROOT / f"configs/omni_iml/omni-iml_{task}_160k.py", JOINT)]:
+        cfg, ref = _cfg(path), _cfg(base)
+        assert cfg.train_dataloader.dataset.tasks == [task]
+        assert cfg.test_dataloader.dataset.tasks == [task]
+        assert cfg.train_dataloader.sampler.type == "InfiniteSampler"
+        assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
+
+
+@pytest.mark.parametrize("name", sorted(ABLATIONS))
+def test_ablation_configs_change_only_their_switch(name):
+    part, key, value = ABLATIONS[name]
+    for path, base in [(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py", TINY),
+                       (ROOT / f"configs/omni_iml/ablations/omni-iml_joint_{name}.py", JOINT)]:
+        cfg, ref = _cfg(path), _cfg(base)
+        if key is None:
+            assert cfg.model[part] is None
+        else:
+            assert cfg.model[part][key] == value
+            ref.model[part][key] = value
+        ref.model[part] = cfg.model[part]
+        assert cfg.model == ref.model
+        assert cfg.train_dataloader == ref.train_dataloader
+
+
+def test_tiny_ablations_build_and_run(tmp_path):
+    init_default_scope("mmseg")
+    from test_omni_iml import _batch
+
+    for name in ABLATIONS:
+        cfg = _cfg(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py")
+        cfg.model.data_preprocessor.size = None
+        model = MODELS.build(cfg.model).train()
+        losses = model(**model.data_preprocessor(_batch(), True), mode="loss")
+        assert ("ae.loss_rpn_cls" in losses) == (name != "ae-off"), name
+        assert ("enc.loss_gate" in losses) == (not name.startswith("force")), name
+
+
+def test_test_time_model_has_no_detection_branch_and_loads_training_checkpoints(tmp_path):
+    init_default_scope("mmseg")
+    from test_omni_iml import _batch
+
+    cfg = _cfg(TINY)
+    cfg.model.data_preprocessor.size = None
+    trained = MODELS.build(cfg.model)
+    trained.init_weights()
+    assert trained.neck.with_detection
+    assert drop_training_only_branches(cfg) == 1
+    deployed = MODELS.build(cfg.model)
+    assert not any(n.startswith(("neck.rpn_head", "neck.roi_head", "neck.det_proj"))
+                   for n, _ in deployed.named_parameters())
+    # strict: every inference weight is there; the detection weights are dropped, not errors
+    deployed.load_state_dict(trained.state_dict(), strict=True)
+    trained.eval(), deployed.eval()
+    data = trained.data_preprocessor(_batch(), False)
+    with torch.no_grad():
+        a = trained(**data, mode="predict")[0].seg_logits.data
+        b = deployed(**data, mode="predict")[0].seg_logits.data
+    assert torch.equal(a, b)
+
+
+def test_one_backward_of_the_tiny_model_reaches_every_branch():
+    """Whole-model gradient check on the tiny config: VPH, FPH, fusion, gate, coarse heads,
+    ConvNeXt stages, the AE block, the mmdet detection heads and every DWD candidate kernel."""
+    init_default_scope("mmseg")
+    from mmengine.structures import InstanceData
+    from test_omni_iml import _batch
+
+    cfg = _cfg(TINY)
+    cfg.model.data_preprocessor.size = None
+    cfg.model.backbone.teacher_forcing_iters = 0
+    model = MODELS.build(cfg.model).train()
+    batch = _batch(n=4)
+    for s in batch["data_samples"]:
+        inst = InstanceData()
+        inst.bboxes = torch.tensor([[8.0, 8.0, 24.0, 24.0]])
+        inst.labels = torch.zeros(1, dtype=torch.long)
+        s.gt_instances = inst
+    losses = model(**model.data_preprocessor(batch, True), mode="loss")
+    sum(v for k, v in losses.items() if "loss" in k).backward()
+    prefixes = ["backbone.convnext.downsample_layers.0", "backbone.convnext.stages.0",
+                "backbone.convnext.stages.3", "backbone.fph", "backbone.fuse",
+                "backbone.coarse_rgb", "backbone.coarse_fused", "backbone.gate",
+                "neck.enhance", "neck.det_proj", "neck.rpn_head", "neck.roi_head",
+                "decode_head"]
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    for prefix in prefixes:
+        got = [g for n, g in grads.items() if n.startswith(prefix)]
+        assert got and all(g is not None for g in got), prefix
+        assert any(g.abs().sum() > 0 for g in got), prefix
+    kernels = [(n, g) for n, g in grads.items()
+               if n.startswith("decode_head.filters") and g is not None and g.ndim == 5]
+    assert kernels, "no DWD candidate kernels found"
+    for name, g in kernels:  # (K, C_out, C_in/groups, 3, 3): each of the K kernels learns
+        assert all(g[k].abs().sum() > 0 for k in range(g.shape[0])), name
