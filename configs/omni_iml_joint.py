@@ -16,9 +16,9 @@ _base_ = [
     "./_base_/schedules/schedule_160k.py",
 ]
 ade20k_checkpoint = "checkpoints/upernet_convnext_base_fp16_512x512_160k_ade20k.pth"
+# (the preprocessor keeps size_divisor=32: GridAlignedRandomCrop already pads every crop to 512)
 model = dict(
     backbone=dict(backbone=dict(pretrained=ade20k_checkpoint, pretrained_missing="warn")),
-    data_preprocessor=dict(size=(512, 512)),
 )
 optim_wrapper = dict(constructor="ModalGateLayerDecayOptimizerConstructor")
 # mmengine's linear lr scaling when the total batch differs from the recipe's (--auto-scale-lr)

@@ -93,7 +93,6 @@ def test_tiny_ablations_build_and_run(tmp_path):
 
     for name in ABLATIONS:
         cfg = _cfg(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py")
-        cfg.model.data_preprocessor.size = None
         model = MODELS.build(cfg.model).train()
         losses = model(**model.data_preprocessor(_batch(), True), mode="loss")
         assert ("ae.loss_rpn_cls" in losses) == (name != "ae-off"), name
@@ -105,7 +104,6 @@ def test_test_time_model_has_no_detection_branch_and_loads_training_checkpoints(
     from test_omni_iml import _batch
 
     cfg = _cfg(TINY)
-    cfg.model.data_preprocessor.size = None
     trained = MODELS.build(cfg.model)
     trained.init_weights()
     assert trained.neck.with_detection
@@ -131,7 +129,6 @@ def test_one_backward_of_the_tiny_model_reaches_every_branch():
     from test_omni_iml import _batch
 
     cfg = _cfg(TINY)
-    cfg.model.data_preprocessor.size = None
     cfg.model.backbone.teacher_forcing_iters = 0
     model = MODELS.build(cfg.model).train()
     batch = _batch(n=4)
@@ -157,3 +154,15 @@ def test_one_backward_of_the_tiny_model_reaches_every_branch():
     assert kernels, "no DWD candidate kernels found"
     for name, g in kernels:  # (K, C_out, C_in/groups, 3, 3): each of the K kernels learns
         assert all(g[k].abs().sum() > 0 for k in range(g.shape[0])), name
+
+
+@pytest.mark.parametrize("path", [JOINT, ROOT / "configs/baseline/convnext-base_upernet_160k.py"])
+def test_paper_configs_preprocess_a_training_batch(path):
+    """The preprocessor settings of the 512-crop configs are valid together (size vs divisor)."""
+    init_default_scope("mmseg")
+    from test_omni_iml import _batch
+
+    cfg = _cfg(path)
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    out = preprocessor(_batch(n=2, size=512), True)
+    assert tuple(out["inputs"].shape) == (2, 3, 512, 512)

@@ -49,7 +49,6 @@ def test_tiny_omni_iml_fits_four_synthiml_images(tmp_path):
     torch.manual_seed(0)
     model_cfg = cfg.model
     model_cfg.backbone.teacher_forcing_iters = 50
-    model_cfg.data_preprocessor.size = None
     model = MODELS.build(model_cfg)
     model.init_weights()
     optim = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)

@@ -18,4 +18,3 @@ train_pipeline = [
 # batch_size is per process: 8 GPUs x 2 = 16 images per step, as in the paper recipe
 train_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=train_pipeline))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-model = dict(data_preprocessor=dict(size=crop_size))
