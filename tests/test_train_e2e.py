@@ -118,3 +118,36 @@ def test_train_then_test_writes_per_task_json(demo_manifest, tmp_path):
     assert set(result["per_task"]) == {"natural", "document", "face", "scene_text"}
     assert sum(t["num_images"] for t in result["per_task"].values()) == 12
     assert "avg" in result
+
+
+@pytest.mark.slow
+def test_omni_iml_tiny_twin_trains_and_tests_to_json_with_gate_statistics(tmp_path):
+    from mmiml.datasets.synthesis.generator import make_synthiml
+
+    manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 4, "test": 3}, size=64,
+                             seed=2, progress=False)
+    config = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
+    work = tmp_path / "work"
+    options = [*_options(manifest, max_iters=6, ckpt_interval=6),
+               *(f"{loader}.dataset.synthiml=None" for loader in
+                 ("train_dataloader", "val_dataloader", "test_dataloader")),
+               "model.backbone.teacher_forcing_iters=3"]
+    train = subprocess.run([sys.executable, str(ROOT / "tools/train.py"), str(config),
+                            "--work-dir", str(work), *options],
+                           env=_env(), capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "TaskWeightedInfiniteSampler: task shares natural 0.270" in train.stdout + train.stderr
+    assert "gate.fused_share.scene_text" in train.stdout + train.stderr
+    out = tmp_path / "result.json"
+    test = subprocess.run([sys.executable, str(ROOT / "tools/test.py"), str(config),
+                           str(work / "iter_6.pth"), "--work-dir", str(work), "--out", str(out),
+                           *options], env=_env(), capture_output=True, text=True, timeout=600)
+    assert test.returncode == 0, test.stderr[-3000:]
+    log = test.stdout + test.stderr
+    assert "detection branch left out" in log and "ignored" in log
+    result = json.loads(out.read_text())
+    assert set(result["per_task"]) == {"natural", "document", "face", "scene_text"}
+    for task, scores in result["per_task"].items():
+        assert scores["gate_num_images"] == scores["num_images"] == 3, task
+        assert 0.0 <= scores["gate_fused_share"] <= 1.0
+    assert result["avg"]["gate_num_images"] == 12
