@@ -166,3 +166,20 @@ def test_paper_configs_preprocess_a_training_batch(path):
     preprocessor = MODELS.build(cfg.model.data_preprocessor)
     out = preprocessor(_batch(n=2, size=512), True)
     assert tuple(out["inputs"].shape) == (2, 3, 512, 512)
+
+
+@pytest.mark.slow
+def test_gpu_check_script_runs_on_cpu_at_a_tiny_size():
+    """benchmarks/gpu_check.py is only run where a GPU is lent: keep its code path tested."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/gpu_check.py"), "--device", "cpu", "--size", "64",
+         "--iters", "1", "--train-iters", "1", "--train-batch", "2", "--batches", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "inference 64x64 batch 1: fp32" in done.stdout
+    assert "training 64x64 batch 2:" in done.stdout and "ae.loss_rpn_cls" in done.stdout
