@@ -16,3 +16,5 @@ log_level = "INFO"
 load_from = None
 resume = False
 tta_model = None
+# stop at the first NaN/inf loss, before CheckpointHook could save it (mmiml/engine/hooks)
+custom_hooks = [dict(type="NaNGuardHook")]

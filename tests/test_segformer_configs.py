@@ -1,0 +1,203 @@
+"""SegFormer configs: tiny CPU twin trains and predicts, single-task variants, paper recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import DATASETS, MODELS
+from mmseg.structures import SegDataSample
+
+from mmiml.datasets.io import load_mask
+from mmiml.datasets.synthesis.generator import make_synthiml
+from mmiml.evaluation.metrics.iml_metric import IMLMetric
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs/segformer"
+TINY = CONFIGS / "segformer-tiny_joint_synthiml-cpu.py"
+PAPER = CONFIGS / "segformer_joint_160k.py"
+TASKS = ("natural", "document", "face", "scene_text")
+
+
+def _build(config: Path):
+    init_default_scope("mmseg")
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return cfg, model
+
+
+def _batch(n=2, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for i in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
+        s = SegDataSample()
+        gt = torch.zeros(1, size, size, dtype=torch.long)
+        gt[:, 8:24, 8:24] = 1
+        s.gt_sem_seg = PixelData(data=gt)
+        s.set_metainfo(dict(task=TASKS[i % 4], img_shape=(size, size), ori_shape=(size, size),
+                            pad_shape=(size, size)))
+        samples.append(s)
+    return {"inputs": inputs, "data_samples": samples}
+
+
+def _has_grad(module: torch.nn.Module) -> bool:
+    return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+
+def test_tiny_training_step_is_finite_and_reaches_every_stage():
+    cfg, model = _build(TINY)
+    assert cfg.model.backbone.type == "MixVisionTransformer"
+    assert cfg.model.decode_head.type == "SegformerHead"
+    assert cfg.model.decode_head.num_classes == 2
+    assert cfg.model.decode_head.loss_decode.type == "WeightedCrossEntropyLoss"
+    model.train()
+    data = model.data_preprocessor(_batch(), True)
+    losses = model(**data, mode="loss")
+    assert "decode.loss_ce" in losses
+    total = sum(v for k, v in losses.items() if "loss" in k)
+    assert torch.isfinite(total)
+    total.backward()
+    backbone = model.backbone
+    assert _has_grad(backbone.layers[0][0]), "MiT patch embedding"
+    for stage, (_, blocks, _) in enumerate(backbone.layers):
+        for block, layer in enumerate(blocks):
+            assert _has_grad(layer.attn), f"stage {stage} block {block} attention"
+    for i, conv in enumerate(model.decode_head.convs):
+        assert _has_grad(conv), f"head MLP of stage {i}"
+    assert _has_grad(model.decode_head.fusion_conv), "head fusion"
+    assert _has_grad(model.decode_head.conv_seg), "head classifier"
+
+
+def test_tiny_prediction_is_two_class_logits_at_input_size():
+    _, model = _build(TINY)
+    model.eval()
+    data = model.data_preprocessor(_batch(n=1, size=96), False)
+    with torch.no_grad():
+        out = model(**data, mode="predict")
+    assert out[0].seg_logits.data.shape == (2, 96, 96)
+    assert out[0].pred_sem_seg.data.shape == (1, 96, 96)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_single_task_configs_use_one_task_and_the_joint_model(task):
+    joint = Config.fromfile(str(TINY))
+    cfg = Config.fromfile(str(CONFIGS / f"segformer-tiny_{task}_synthiml-cpu.py"))
+    assert cfg.model.to_dict() == joint.model.to_dict()
+    assert cfg.train_dataloader.sampler.to_dict() == {"type": "InfiniteSampler", "shuffle": True}
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        assert cfg[loader].dataset.tasks == [task], loader
+    assert cfg.train_cfg.max_iters == joint.train_cfg.max_iters == 1000
+    assert cfg.optim_wrapper.to_dict() == joint.optim_wrapper.to_dict()
+
+    paper = Config.fromfile(str(CONFIGS / f"segformer_{task}_160k.py"))
+    paper_joint = Config.fromfile(str(PAPER))
+    assert paper.model.to_dict() == paper_joint.model.to_dict()
+    assert paper.train_dataloader.sampler.type == "InfiniteSampler"
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        assert paper[loader].dataset.tasks == [task], loader
+
+
+def test_joint_tiny_config_samples_tasks_10_5_2_20_on_synthiml_cpu():
+    cfg = Config.fromfile(str(TINY))
+    assert cfg.train_dataloader.sampler.to_dict() == {
+        "type": "TaskWeightedInfiniteSampler",
+        "task_weights": {"natural": 10, "document": 5, "face": 2, "scene_text": 20}}
+    assert cfg.train_dataloader.dataset.synthiml.profile == "cpu"
+    assert "tasks" not in cfg.train_dataloader.dataset
+    assert [p.end for p in cfg.param_scheduler] == [30, 1000]
+    assert "LoadJpegDCT" not in [t.type for t in cfg.train_pipeline]
+
+
+def test_paper_config_resolves_and_builds():
+    cfg, model = _build(PAPER)
+    assert cfg.model.backbone.embed_dims == 64
+    assert cfg.model.backbone.num_layers == [3, 4, 6, 3]
+    assert cfg.model.decode_head.channels == 256
+    assert cfg.model.decode_head.loss_decode.type == "CrossEntropyLoss"
+    assert cfg.model.data_preprocessor.type == "IMLDataPreProcessor"
+    assert cfg.optim_wrapper.optimizer.type == "AdamW"
+    assert cfg.optim_wrapper.optimizer.lr == 6e-5
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.01
+    assert cfg.train_cfg.max_iters == 160000
+    assert cfg.param_scheduler[0].end == 1500 and cfg.param_scheduler[1].end == 160000
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_dataloader.sampler.type == "TaskWeightedInfiniteSampler"
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.synthiml.profile == "paper"
+    assert dataset.ann_file == "data/synthiml/paper/manifest.jsonl"
+    assert cfg.test_dataloader.dataset.ann_file == dataset.ann_file
+    steps = {t.type: t for t in dataset.pipeline}
+    assert steps["GridAlignedRandomCrop"].crop_size == (512, 512)
+    assert steps["RandomJpegRecompress"].quality_range == (50, 100)
+    assert steps["RandomJpegRecompress"].prob == 0.5
+    assert "DCTAwareRandomFlip" in steps
+    # mmseg's SegFormer parameter groups: head at lr x10, no weight decay on norms
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = {id(p): g for g in optim.optimizer.param_groups for p in g["params"]}
+    head = groups[id(model.decode_head.conv_seg.weight)]
+    assert head["lr"] == pytest.approx(6e-4)
+    norm = groups[id(model.backbone.layers[0][1][0].norm1.weight)]
+    assert norm["weight_decay"] == 0.0 and norm["lr"] == pytest.approx(6e-5)
+    attn = groups[id(model.backbone.layers[0][1][0].attn.attn.in_proj_weight)]
+    assert attn["weight_decay"] == 0.01 and attn["lr"] == pytest.approx(6e-5)
+    assert 24e6 < sum(p.numel() for p in model.parameters()) < 26e6
+
+
+MAX_ITERS = 300
+LR = 2e-3
+
+
+@pytest.mark.slow
+def test_tiny_segformer_fits_four_synthiml_images(tmp_path):
+    """Capacity check of manifest -> IMLDataset -> tiny SegFormer -> IMLMetric (at 64 px and lr
+    2e-3 the IoU passes 0.8 after ~50 iterations and 0.9 after ~125)."""
+    manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 8}, size=64, seed=3,
+                             authentic_ratio=0.0, progress=False)
+    cfg, _ = _build(TINY)
+    dataset = DATASETS.build(dict(type="IMLDataset", ann_file=str(manifest), split="train",
+                                  pipeline=cfg.test_pipeline, serialize_data=False))
+    # one image per task, the one with the largest mask (as tests/test_omni_iml_overfit.py)
+    area: dict[str, tuple[float, int]] = {}
+    for i in range(len(dataset)):
+        task = dataset.get_data_info(i)["task"]
+        share = float(load_mask(dataset.get_data_info(i)["seg_map_path"]).mean())
+        area[task] = max(area.get(task, (-1.0, -1)), (share, i))
+    assert len(area) == 4
+    batch = pseudo_collate([dataset[i] for _, i in area.values()])
+
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    optim = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
+
+    def iou() -> float:
+        model.eval()
+        with torch.no_grad():
+            preds = model.test_step(batch)
+        metric = IMLMetric(log_table=False)
+        metric.process(None, preds)
+        return metric.compute_metrics(metric.results)["avg/pixel_iou_image"]
+
+    best = 0.0
+    for it in range(1, MAX_ITERS + 1):
+        model.train()
+        data = model.data_preprocessor(batch, True)
+        losses = model(**data, mode="loss")
+        loss = sum(v for k, v in losses.items() if "loss" in k)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        if it % 25 == 0:
+            best = max(best, iou())
+            if best > 0.9:
+                break
+    assert best > 0.9, f"IoU {best:.3f} after {it} iterations"
+
