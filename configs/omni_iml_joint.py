@@ -21,5 +21,3 @@ model = dict(
     backbone=dict(backbone=dict(pretrained=ade20k_checkpoint, pretrained_missing="warn")),
 )
 optim_wrapper = dict(constructor="ModalGateLayerDecayOptimizerConstructor")
-# mmengine's linear lr scaling when the total batch differs from the recipe's (--auto-scale-lr)
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, MODELS
-from mmseg.structures import SegDataSample
+from helpers import (
+    ROOT,
+    build_model,
+    check_single_task_config,
+    has_grad,
+    load_config,
+    make_batch,
+    overfit_four_synthiml_images,
+)
+from mmseg.registry import MODELS
 
 from mmiml import TASKS
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs/cat_net/cat-net-tiny_joint_synthiml-cpu.py"
 PAPER = ROOT / "configs/cat_net/cat-net_joint_160k.py"
 
 
-def _cfg(path: Path) -> Config:
-    import mmiml.datasets  # noqa: F401
-    import mmiml.models  # noqa: F401
-
-    init_default_scope("mmseg")
-    return Config.fromfile(str(path))
-
-
 def _tiny(**over):
-    cfg = _cfg(TINY)
+    cfg = load_config(TINY)
     cfg.model.update(over)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
-def _batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
-        s = SegDataSample()
-        gt = torch.zeros(1, size, size, dtype=torch.long)
-        gt[:, 8:24, 8:24] = 1
-        s.gt_sem_seg = PixelData(data=gt)
-        s.set_field(PixelData(data=torch.randint(-20, 21, (1, size, size), generator=g,
-                                                 dtype=torch.int16)), "dct")
-        s.set_field(torch.randint(1, 50, (8, 8), generator=g), "qtable")
-        s.set_metainfo(dict(task=("natural", "document")[i % 2], img_shape=(size, size),
-                            ori_shape=(size, size), pad_shape=(size, size)))
-        samples.append(s)
-    return {"inputs": inputs, "data_samples": samples}
-
-
-def _has_grad(module: torch.nn.Module) -> bool:
-    return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+    return build_model(cfg.model)
 
 
 def test_training_step_reaches_both_streams_fusion_and_head():
@@ -64,7 +32,7 @@ def test_training_step_reaches_both_streams_fusion_and_head():
     assert type(model).__name__ == "CATNet"
     assert type(model.backbone).__name__ == "CATNetBackbone"
     model.train()
-    data = model.data_preprocessor(_batch(), True)
+    data = model.data_preprocessor(make_batch(), True)
     losses = model(**data, mode="loss")
     assert "decode.loss_ce" in losses
     total = sum(v for k, v in losses.items() if "loss" in k)
@@ -74,7 +42,7 @@ def test_training_step_reaches_both_streams_fusion_and_head():
                  "backbone.dct_stem.qt_embed", "backbone.dct_stem.block_conv",
                  "backbone.dct_layer", "backbone.dct_transitions", "backbone.dct_stages",
                  "backbone.fuse", "decode_head"):
-        assert _has_grad(model.get_submodule(name)), name
+        assert has_grad(model.get_submodule(name)), name
     qt = model.backbone.dct_stem.qt_embed
     assert qt.value_embed.weight.grad.abs().sum() > 0 and qt.pos_embed.grad.abs().sum() > 0
 
@@ -96,7 +64,7 @@ def test_features_are_multi_scale_and_fuse_both_streams():
 
 def test_prediction_keeps_the_size_and_depends_on_the_qtable():
     model = _tiny().eval()
-    batch = _batch()
+    batch = make_batch()
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         out = model(**data, mode="predict")
@@ -104,7 +72,7 @@ def test_prediction_keeps_the_size_and_depends_on_the_qtable():
     assert logits.shape == (2, 64, 64) and torch.isfinite(logits).all()
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
-    other = _batch()  # same pixels and DCT, only the quantisation tables change
+    other = make_batch()  # same pixels and DCT, only the quantisation tables change
     for s in other["data_samples"]:
         s.qtable = s.qtable + 7
     data2 = model.data_preprocessor(other, False)
@@ -116,7 +84,7 @@ def test_prediction_keeps_the_size_and_depends_on_the_qtable():
 
 def test_tensor_mode_returns_stride4_logits():
     model = _tiny().eval()
-    data = model.data_preprocessor(_batch(), False)
+    data = model.data_preprocessor(make_batch(), False)
     with torch.no_grad():
         out = model(**data, mode="tensor")
     assert out.shape == (2, 2, 16, 16)
@@ -124,11 +92,7 @@ def test_tensor_mode_returns_stride4_logits():
 
 def test_missing_dct_is_a_named_error():
     model = _tiny().eval()
-    batch = _batch()
-    for s in batch["data_samples"]:
-        del s.dct
-        del s.qtable
-    data = model.data_preprocessor(batch, False)
+    data = model.data_preprocessor(make_batch(with_dct=False), False)  # no LoadJpegDCT fields
     with pytest.raises(ValueError, match="LoadJpegDCT"):
         model(**data, mode="predict")
     with pytest.raises(ValueError, match="LoadJpegDCT"):
@@ -141,7 +105,7 @@ def test_slide_inference_is_refused():
 
 
 def test_tiny_config_recipe():
-    cfg = _cfg(TINY)
+    cfg = load_config(TINY)
     assert cfg.model.decode_head.loss_decode == dict(type="WeightedCrossEntropyLoss",
                                                      class_weight=[1.0, 10.0])
     assert cfg.model.decode_head.num_classes == 2
@@ -153,7 +117,7 @@ def test_tiny_config_recipe():
 
 
 def test_paper_config_recipe_and_build():
-    cfg = _cfg(PAPER)
+    cfg = load_config(PAPER)
     assert cfg.model.type == "CATNet"
     assert cfg.model.backbone.rgb.extra.stage4.num_channels == (48, 96, 192, 384)
     assert cfg.model.decode_head.loss_decode.class_weight == [0.5, 2.5]
@@ -176,60 +140,17 @@ def test_paper_config_recipe_and_build():
 def test_single_task_configs_train_and_test_on_one_task(task):
     for path, base in [(ROOT / f"configs/cat_net/cat-net-tiny_{task}_synthiml-cpu.py", TINY),
                        (ROOT / f"configs/cat_net/cat-net_{task}_160k.py", PAPER)]:
-        cfg, ref = _cfg(path), _cfg(base)
-        assert cfg.train_dataloader.dataset.tasks == [task]
-        assert cfg.test_dataloader.dataset.tasks == [task]
-        assert cfg.train_dataloader.sampler.type == "InfiniteSampler"
-        assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
+        check_single_task_config(path, base, task)
 
 
 @pytest.mark.slow
 def test_tiny_cat_net_fits_four_synthiml_images(tmp_path):
     """Capacity check of the whole stack: manifest -> IMLDataset with LoadJpegDCT -> CATNet ->
     IMLMetric, on one 64 px SynthIML image per task (the one with the largest mask)."""
-    from mmiml.datasets.io import load_mask
-    from mmiml.datasets.synthesis.generator import make_synthiml
-    from mmiml.evaluation.metrics.iml_metric import IMLMetric
 
-    cfg = _cfg(TINY)
-    manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 8}, size=64, seed=3,
-                             authentic_ratio=0.0, progress=False)
-    dataset = DATASETS.build(dict(type="IMLDataset", ann_file=str(manifest), split="train",
-                                  pipeline=cfg.test_pipeline, serialize_data=False))
-    area: dict[str, tuple[float, int]] = {}
-    for i in range(len(dataset)):
-        task = dataset.get_data_info(i)["task"]
-        share = float(load_mask(dataset.get_data_info(i)["seg_map_path"]).mean())
-        area[task] = max(area.get(task, (-1.0, -1)), (share, i))
-    picked = {task: i for task, (_, i) in area.items()}
-    assert len(picked) == 4
-    batch = pseudo_collate([dataset[i] for i in picked.values()])
-    assert "dct" in batch["data_samples"][0] and "qtable" in batch["data_samples"][0]
+    def has_dct(batch):
+        assert "dct" in batch["data_samples"][0] and "qtable" in batch["data_samples"][0]
 
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    optim = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
-
-    def iou() -> float:
-        model.eval()
-        with torch.no_grad():
-            preds = model.test_step(batch)
-        metric = IMLMetric(log_table=False)
-        metric.process(None, preds)
-        return metric.compute_metrics(metric.results)["avg/pixel_iou_image"]
-
-    best, it = 0.0, 0
-    for it in range(1, 301):
-        model.train()
-        data = model.data_preprocessor(batch, True)
-        losses = model(**data, mode="loss")
-        loss = sum(v for k, v in losses.items() if "loss" in k)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        if it % 50 == 0:
-            best = max(best, iou())
-            if best > 0.8:
-                break
+    best, it = overfit_four_synthiml_images(TINY, tmp_path, max_iters=300, target=0.8,
+                                            eval_every=50, check_batch=has_dct)
     assert best > 0.8, f"IoU {best:.3f} after {it} iterations"

@@ -2,51 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from helpers import (
+    ROOT,
+    build_model,
+    has_grad,
+    load_config,
+    make_batch,
+    overfit_four_synthiml_images,
+)
 from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs/mvss_net/mvss-net-tiny_joint_synthiml-cpu.py"
 MAX_ITERS = 300
 
 
-def _cfg() -> Config:
-    import mmiml.datasets  # noqa: F401
-    import mmiml.models  # noqa: F401
-
-    init_default_scope("mmseg")
-    return Config.fromfile(str(TINY))
-
-
 def _model():
-    from mmseg.registry import MODELS
-
-    torch.manual_seed(0)
-    model = MODELS.build(_cfg().model)
-    model.init_weights()
-    return model
-
-
-def _batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
-        s = SegDataSample()
-        gt = torch.zeros(1, size, size, dtype=torch.long)
-        if i % 2 == 0:  # odd samples are authentic
-            gt[:, 8:24, 8:24] = 1
-        s.gt_sem_seg = PixelData(data=gt)
-        s.set_metainfo(dict(task=("natural", "document")[i % 2], img_shape=(size, size),
-                            ori_shape=(size, size), pad_shape=(size, size)))
-        samples.append(s)
-    return {"inputs": inputs, "data_samples": samples}
+    return build_model(load_config(TINY).model)
 
 
 def test_bayar_constraint_holds_after_forward():
@@ -106,7 +79,7 @@ def test_mask_to_edge_of_a_square_is_a_ring():
 
 def test_training_step_losses_and_gradient_in_every_branch():
     model = _model().train()
-    data = model.data_preprocessor(_batch(), True)
+    data = model.data_preprocessor(make_batch(with_dct=False, tampered="even"), True)
     losses = model(**data, mode="loss")
     for key in ("decode.loss_dice", "loss_edge", "loss_image"):
         assert key in losses and torch.isfinite(losses[key]) and losses[key] > 0, key
@@ -115,14 +88,12 @@ def test_training_step_losses_and_gradient_in_every_branch():
     for name in ("backbone.esb", "backbone.erb_in", "backbone.erb_fuse", "backbone.edge_cls",
                  "backbone.bayar", "backbone.nsb", "decode_head.pam_in", "decode_head.pam",
                  "decode_head.cam_in", "decode_head.cam", "decode_head.conv_seg"):
-        module = model.get_submodule(name)
-        assert any(p.grad is not None and p.grad.abs().sum() > 0
-                   for p in module.parameters()), name
+        assert has_grad(model.get_submodule(name)), name
 
 
 def test_predict_and_tensor_outputs():
     model = _model().eval()
-    batch = _batch(size=64)
+    batch = make_batch(with_dct=False, tampered="even")  # odd samples are authentic
     # a non-multiple of 32 size: predictions come back at the original size
     batch["inputs"][1] = batch["inputs"][1][:, :50, :60]
     batch["data_samples"][1].gt_sem_seg = PixelData(data=torch.zeros(1, 50, 60, dtype=torch.long))
@@ -141,49 +112,6 @@ def test_predict_and_tensor_outputs():
 
 @pytest.mark.slow
 def test_tiny_mvss_net_fits_four_synthiml_images(tmp_path):
-    from mmengine.dataset import pseudo_collate
-    from mmseg.registry import DATASETS
-
-    from mmiml.datasets.io import load_mask
-    from mmiml.datasets.synthesis.generator import make_synthiml
-    from mmiml.evaluation.metrics.iml_metric import IMLMetric
-
-    cfg = _cfg()
-    manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 8}, size=64, seed=3,
-                             authentic_ratio=0.0, progress=False)
-    dataset = DATASETS.build(dict(type="IMLDataset", ann_file=str(manifest), split="train",
-                                  pipeline=cfg.test_pipeline, serialize_data=False))
-    area: dict[str, tuple[float, int]] = {}
-    for i in range(len(dataset)):
-        task = dataset.get_data_info(i)["task"]
-        share = float(load_mask(dataset.get_data_info(i)["seg_map_path"]).mean())
-        area[task] = max(area.get(task, (-1.0, -1)), (share, i))
-    picked = {task: i for task, (_, i) in area.items()}
-    assert len(picked) == 4
-    batch = pseudo_collate([dataset[i] for i in picked.values()])
-
-    model = _model()
-    optim = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
-
-    def iou() -> float:
-        model.eval()
-        with torch.no_grad():
-            preds = model.test_step(batch)
-        metric = IMLMetric(log_table=False)
-        metric.process(None, preds)
-        return metric.compute_metrics(metric.results)["avg/pixel_iou_image"]
-
-    best = 0.0
-    for it in range(1, MAX_ITERS + 1):
-        model.train()
-        data = model.data_preprocessor(batch, True)
-        losses = model(**data, mode="loss")
-        loss = sum(v for k, v in losses.items() if "loss" in k)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        if it % 25 == 0:
-            best = max(best, iou())
-            if best > 0.8:
-                break
+    best, it = overfit_four_synthiml_images(TINY, tmp_path, max_iters=MAX_ITERS, target=0.8,
+                                            eval_every=25)
     assert best > 0.8, f"IoU {best:.3f} after {it} iterations"

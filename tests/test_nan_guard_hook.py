@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers import ROOT, subprocess_env, train_cfg_options
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook, LoggerHook
 from mmengine.runner.priority import get_priority
@@ -19,7 +18,6 @@ from mmengine.runner.priority import get_priority
 from mmiml.datasets.demo_splices import make_demo_splices
 from mmiml.engine import NaNGuardHook, NonFiniteLossError
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs/baseline/convnext-atto_upernet_demo-cpu.py"
 
 
@@ -86,30 +84,6 @@ INJECTOR = textwrap.dedent('''
 ''')
 
 
-def _options(manifest: Path, max_iters: int, ckpt_interval: int) -> list[str]:
-    return [
-        "--cfg-options",
-        f"train_dataloader.dataset.ann_file={manifest}",
-        f"val_dataloader.dataset.ann_file={manifest}",
-        f"test_dataloader.dataset.ann_file={manifest}",
-        "train_dataloader.batch_size=2",
-        "train_dataloader.num_workers=0",
-        "train_dataloader.persistent_workers=False",
-        "val_dataloader.num_workers=0",
-        "val_dataloader.persistent_workers=False",
-        "test_dataloader.num_workers=0",
-        "test_dataloader.persistent_workers=False",
-        f"train_cfg.max_iters={max_iters}",
-        f"train_cfg.val_interval={max_iters}",
-        f"default_hooks.checkpoint.interval={ckpt_interval}",
-        "default_hooks.checkpoint.max_keep_ckpts=10",
-        "default_hooks.logger.interval=1",
-        "param_scheduler.0.end=1",
-        "param_scheduler.1.begin=1",
-        f"param_scheduler.1.end={max_iters}",
-    ]
-
-
 @pytest.mark.slow
 def test_train_stops_at_nan_and_keeps_the_last_good_checkpoint(tmp_path):
     manifest = make_demo_splices(tmp_path / "demo", num_train=8, num_test=2, size=64, seed=1)
@@ -124,12 +98,10 @@ def test_train_stops_at_nan_and_keeps_the_last_good_checkpoint(tmp_path):
                       f"custom_imports = dict(imports={imports!r}, allow_failed_imports=False)\n"
                       f"custom_hooks = {hooks!r}\n")
     work = tmp_path / "work"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]),
-               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools/train.py"), str(config), "--work-dir", str(work),
-         *_options(manifest, max_iters=10, ckpt_interval=2)],
-        env=env, capture_output=True, text=True, timeout=300)
+         *train_cfg_options(manifest, max_iters=10, ckpt_interval=2, batch_size=2)],
+        env=subprocess_env(tmp_path), capture_output=True, text=True, timeout=300)
     log = done.stdout + done.stderr
     assert done.returncode != 0, log[-3000:]
     assert "NonFiniteLossError: non-finite loss at iteration 6" in log, log[-3000:]

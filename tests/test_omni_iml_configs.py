@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import ROOT, check_single_task_config, make_batch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
@@ -13,7 +14,6 @@ from mmseg.registry import MODELS
 from mmiml import TASKS
 from mmiml.utils.setup_env import _replace_syncbn, drop_training_only_branches
 
-ROOT = Path(__file__).resolve().parents[1]
 JOINT = ROOT / "configs/omni_iml_joint.py"
 TINY = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
 ABLATIONS = {"force-fused": ("backbone", "force", "fused"),
@@ -64,11 +64,7 @@ def test_paper_config_builds_and_ade20k_path_is_optional(tmp_path):
 def test_single_task_configs_train_and_test_on_one_task(task):
     for path, base in [(ROOT / f"configs/omni_iml/omni-iml-tiny_{task}_synthiml-cpu.py", TINY),
                        (ROOT / f"configs/omni_iml/omni-iml_{task}_160k.py", JOINT)]:
-        cfg, ref = _cfg(path), _cfg(base)
-        assert cfg.train_dataloader.dataset.tasks == [task]
-        assert cfg.test_dataloader.dataset.tasks == [task]
-        assert cfg.train_dataloader.sampler.type == "InfiniteSampler"
-        assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
+        check_single_task_config(path, base, task)
 
 
 @pytest.mark.parametrize("name", sorted(ABLATIONS))
@@ -89,20 +85,16 @@ def test_ablation_configs_change_only_their_switch(name):
 
 def test_tiny_ablations_build_and_run(tmp_path):
     init_default_scope("mmseg")
-    from test_omni_iml import _batch
-
     for name in ABLATIONS:
         cfg = _cfg(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py")
         model = MODELS.build(cfg.model).train()
-        losses = model(**model.data_preprocessor(_batch(), True), mode="loss")
+        losses = model(**model.data_preprocessor(make_batch(), True), mode="loss")
         assert ("ae.loss_rpn_cls" in losses) == (name != "ae-off"), name
         assert ("enc.loss_gate" in losses) == (not name.startswith("force")), name
 
 
 def test_test_time_model_has_no_detection_branch_and_loads_training_checkpoints(tmp_path):
     init_default_scope("mmseg")
-    from test_omni_iml import _batch
-
     cfg = _cfg(TINY)
     trained = MODELS.build(cfg.model)
     trained.init_weights()
@@ -114,7 +106,7 @@ def test_test_time_model_has_no_detection_branch_and_loads_training_checkpoints(
     # strict: every inference weight is there; the detection weights are dropped, not errors
     deployed.load_state_dict(trained.state_dict(), strict=True)
     trained.eval(), deployed.eval()
-    data = trained.data_preprocessor(_batch(), False)
+    data = trained.data_preprocessor(make_batch(), False)
     with torch.no_grad():
         a = trained(**data, mode="predict")[0].seg_logits.data
         b = deployed(**data, mode="predict")[0].seg_logits.data
@@ -125,18 +117,10 @@ def test_one_backward_of_the_tiny_model_reaches_every_branch():
     """Whole-model gradient check on the tiny config: VPH, FPH, fusion, gate, coarse heads,
     ConvNeXt stages, the AE block, the mmdet detection heads and every DWD candidate kernel."""
     init_default_scope("mmseg")
-    from mmengine.structures import InstanceData
-    from test_omni_iml import _batch
-
     cfg = _cfg(TINY)
     cfg.model.backbone.teacher_forcing_iters = 0
     model = MODELS.build(cfg.model).train()
-    batch = _batch(n=4)
-    for s in batch["data_samples"]:
-        inst = InstanceData()
-        inst.bboxes = torch.tensor([[8.0, 8.0, 24.0, 24.0]])
-        inst.labels = torch.zeros(1, dtype=torch.long)
-        s.gt_instances = inst
+    batch = make_batch(n=4, with_boxes=True)
     losses = model(**model.data_preprocessor(batch, True), mode="loss")
     sum(v for k, v in losses.items() if "loss" in k).backward()
     prefixes = ["backbone.convnext.downsample_layers.0", "backbone.convnext.stages.0",
@@ -160,11 +144,9 @@ def test_one_backward_of_the_tiny_model_reaches_every_branch():
 def test_paper_configs_preprocess_a_training_batch(path):
     """The preprocessor settings of the 512-crop configs are valid together (size vs divisor)."""
     init_default_scope("mmseg")
-    from test_omni_iml import _batch
-
     cfg = _cfg(path)
     preprocessor = MODELS.build(cfg.model.data_preprocessor)
-    out = preprocessor(_batch(n=2, size=512), True)
+    out = preprocessor(make_batch(n=2, size=512), True)
     assert tuple(out["inputs"].shape) == (2, 3, 512, 512)
 
 

@@ -6,19 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import ROOT, has_grad, make_batch, overfit_four_synthiml_images
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, MODELS
-from mmseg.structures import SegDataSample
+from mmseg.registry import MODELS
 
-from mmiml.datasets.io import load_mask
-from mmiml.datasets.synthesis.generator import make_synthiml
-from mmiml.evaluation.metrics.iml_metric import IMLMetric
-
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs/segformer"
 TINY = CONFIGS / "segformer-tiny_joint_synthiml-cpu.py"
 PAPER = CONFIGS / "segformer_joint_160k.py"
@@ -33,25 +26,6 @@ def _build(config: Path):
     return cfg, model
 
 
-def _batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
-        s = SegDataSample()
-        gt = torch.zeros(1, size, size, dtype=torch.long)
-        gt[:, 8:24, 8:24] = 1
-        s.gt_sem_seg = PixelData(data=gt)
-        s.set_metainfo(dict(task=TASKS[i % 4], img_shape=(size, size), ori_shape=(size, size),
-                            pad_shape=(size, size)))
-        samples.append(s)
-    return {"inputs": inputs, "data_samples": samples}
-
-
-def _has_grad(module: torch.nn.Module) -> bool:
-    return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
-
-
 def test_tiny_training_step_is_finite_and_reaches_every_stage():
     cfg, model = _build(TINY)
     assert cfg.model.backbone.type == "MixVisionTransformer"
@@ -59,27 +33,27 @@ def test_tiny_training_step_is_finite_and_reaches_every_stage():
     assert cfg.model.decode_head.num_classes == 2
     assert cfg.model.decode_head.loss_decode.type == "WeightedCrossEntropyLoss"
     model.train()
-    data = model.data_preprocessor(_batch(), True)
+    data = model.data_preprocessor(make_batch(with_dct=False), True)
     losses = model(**data, mode="loss")
     assert "decode.loss_ce" in losses
     total = sum(v for k, v in losses.items() if "loss" in k)
     assert torch.isfinite(total)
     total.backward()
     backbone = model.backbone
-    assert _has_grad(backbone.layers[0][0]), "MiT patch embedding"
+    assert has_grad(backbone.layers[0][0]), "MiT patch embedding"
     for stage, (_, blocks, _) in enumerate(backbone.layers):
         for block, layer in enumerate(blocks):
-            assert _has_grad(layer.attn), f"stage {stage} block {block} attention"
+            assert has_grad(layer.attn), f"stage {stage} block {block} attention"
     for i, conv in enumerate(model.decode_head.convs):
-        assert _has_grad(conv), f"head MLP of stage {i}"
-    assert _has_grad(model.decode_head.fusion_conv), "head fusion"
-    assert _has_grad(model.decode_head.conv_seg), "head classifier"
+        assert has_grad(conv), f"head MLP of stage {i}"
+    assert has_grad(model.decode_head.fusion_conv), "head fusion"
+    assert has_grad(model.decode_head.conv_seg), "head classifier"
 
 
 def test_tiny_prediction_is_two_class_logits_at_input_size():
     _, model = _build(TINY)
     model.eval()
-    data = model.data_preprocessor(_batch(n=1, size=96), False)
+    data = model.data_preprocessor(make_batch(with_dct=False, n=1, size=96), False)
     with torch.no_grad():
         out = model(**data, mode="predict")
     assert out[0].seg_logits.data.shape == (2, 96, 96)
@@ -159,45 +133,6 @@ LR = 2e-3
 def test_tiny_segformer_fits_four_synthiml_images(tmp_path):
     """Capacity check of manifest -> IMLDataset -> tiny SegFormer -> IMLMetric (at 64 px and lr
     2e-3 the IoU passes 0.8 after ~50 iterations and 0.9 after ~125)."""
-    manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 8}, size=64, seed=3,
-                             authentic_ratio=0.0, progress=False)
-    cfg, _ = _build(TINY)
-    dataset = DATASETS.build(dict(type="IMLDataset", ann_file=str(manifest), split="train",
-                                  pipeline=cfg.test_pipeline, serialize_data=False))
-    # one image per task, the one with the largest mask (as tests/test_omni_iml_overfit.py)
-    area: dict[str, tuple[float, int]] = {}
-    for i in range(len(dataset)):
-        task = dataset.get_data_info(i)["task"]
-        share = float(load_mask(dataset.get_data_info(i)["seg_map_path"]).mean())
-        area[task] = max(area.get(task, (-1.0, -1)), (share, i))
-    assert len(area) == 4
-    batch = pseudo_collate([dataset[i] for _, i in area.values()])
-
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    optim = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
-
-    def iou() -> float:
-        model.eval()
-        with torch.no_grad():
-            preds = model.test_step(batch)
-        metric = IMLMetric(log_table=False)
-        metric.process(None, preds)
-        return metric.compute_metrics(metric.results)["avg/pixel_iou_image"]
-
-    best = 0.0
-    for it in range(1, MAX_ITERS + 1):
-        model.train()
-        data = model.data_preprocessor(batch, True)
-        losses = model(**data, mode="loss")
-        loss = sum(v for k, v in losses.items() if "loss" in k)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        if it % 25 == 0:
-            best = max(best, iou())
-            if best > 0.9:
-                break
+    best, it = overfit_four_synthiml_images(TINY, tmp_path, max_iters=MAX_ITERS, lr=LR,
+                                            target=0.9, eval_every=25)
     assert best > 0.9, f"IoU {best:.3f} after {it} iterations"
-

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, subprocess_env, train_cfg_options
 
 from mmiml.datasets.demo_splices import make_demo_splices
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs/baseline/convnext-atto_upernet_demo-cpu.py"
 
 
@@ -24,41 +24,12 @@ def demo_manifest(tmp_path_factory) -> Path:
                              size=64, seed=1)
 
 
-def _options(manifest: Path, max_iters: int, ckpt_interval: int) -> list[str]:
-    return [
-        "--cfg-options",
-        f"train_dataloader.dataset.ann_file={manifest}",
-        f"val_dataloader.dataset.ann_file={manifest}",
-        f"test_dataloader.dataset.ann_file={manifest}",
-        "train_dataloader.batch_size=4",
-        "train_dataloader.num_workers=0",
-        "train_dataloader.persistent_workers=False",
-        "val_dataloader.num_workers=0",
-        "val_dataloader.persistent_workers=False",
-        "test_dataloader.num_workers=0",
-        "test_dataloader.persistent_workers=False",
-        f"train_cfg.max_iters={max_iters}",
-        f"train_cfg.val_interval={max_iters}",
-        f"default_hooks.checkpoint.interval={ckpt_interval}",
-        "default_hooks.checkpoint.max_keep_ckpts=10",
-        "default_hooks.logger.interval=1",
-        "param_scheduler.0.end=1",
-        "param_scheduler.1.begin=1",
-        f"param_scheduler.1.end={max_iters}",
-    ]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    return env
-
-
 @pytest.mark.slow
 def test_train_is_killed_then_resumes(demo_manifest, tmp_path):
     work = tmp_path / "work"
     cmd = [sys.executable, str(ROOT / "tools/train.py"), str(CONFIG), "--work-dir", str(work),
-           *_options(demo_manifest, max_iters=40, ckpt_interval=4)]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL,
+           *train_cfg_options(demo_manifest, max_iters=40, ckpt_interval=4)]
+    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     last = work / "last_checkpoint"  # mmengine writes it once a checkpoint is complete
@@ -71,7 +42,7 @@ def test_train_is_killed_then_resumes(demo_manifest, tmp_path):
     assert not (work / "iter_40.pth").exists()
     killed_at = int(last.read_text().strip().rsplit("iter_", 1)[1].split(".")[0])
 
-    done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True,
+    done = subprocess.run([*cmd, "--resume"], env=subprocess_env(), capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     log = done.stdout + done.stderr
@@ -85,10 +56,10 @@ def test_train_is_killed_then_resumes(demo_manifest, tmp_path):
 @pytest.mark.slow
 def test_two_process_cpu_training(demo_manifest, tmp_path):
     work = tmp_path / "dist"
-    env = dict(_env(), PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
+    env = dict(subprocess_env(), PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
     done = subprocess.run(
         ["bash", str(ROOT / "tools/dist_train.sh"), str(CONFIG), "2", "--work-dir", str(work),
-         *_options(demo_manifest, max_iters=4, ckpt_interval=4)],
+         *train_cfg_options(demo_manifest, max_iters=4, ckpt_interval=4)],
         env=env, capture_output=True, text=True, timeout=600)
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
@@ -102,15 +73,15 @@ def test_train_then_test_writes_per_task_json(demo_manifest, tmp_path):
     work = tmp_path / "work"
     train = subprocess.run(
         [sys.executable, str(ROOT / "tools/train.py"), str(CONFIG), "--work-dir", str(work),
-         *_options(demo_manifest, max_iters=6, ckpt_interval=6)],
-        env=_env(), capture_output=True, text=True, timeout=600)
+         *train_cfg_options(demo_manifest, max_iters=6, ckpt_interval=6)],
+        env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-3000:]
     out = tmp_path / "result.json"
     test = subprocess.run(
         [sys.executable, str(ROOT / "tools/test.py"), str(CONFIG), str(work / "iter_6.pth"),
          "--work-dir", str(work), "--out", str(out),
-         *_options(demo_manifest, max_iters=6, ckpt_interval=6)],
-        env=_env(), capture_output=True, text=True, timeout=600)
+         *train_cfg_options(demo_manifest, max_iters=6, ckpt_interval=6)],
+        env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert test.returncode == 0, test.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["schema"] == "mmiml-result/1"
@@ -128,20 +99,21 @@ def test_omni_iml_tiny_twin_trains_and_tests_to_json_with_gate_statistics(tmp_pa
                              seed=2, progress=False)
     config = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
     work = tmp_path / "work"
-    options = [*_options(manifest, max_iters=6, ckpt_interval=6),
+    options = [*train_cfg_options(manifest, max_iters=6, ckpt_interval=6),
                *(f"{loader}.dataset.synthiml=None" for loader in
                  ("train_dataloader", "val_dataloader", "test_dataloader")),
                "model.backbone.teacher_forcing_iters=3"]
     train = subprocess.run([sys.executable, str(ROOT / "tools/train.py"), str(config),
                             "--work-dir", str(work), *options],
-                           env=_env(), capture_output=True, text=True, timeout=600)
+                           env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-3000:]
     assert "TaskWeightedInfiniteSampler: task shares natural 0.270" in train.stdout + train.stderr
     assert "gate.fused_share.scene_text" in train.stdout + train.stderr
     out = tmp_path / "result.json"
     test = subprocess.run([sys.executable, str(ROOT / "tools/test.py"), str(config),
                            str(work / "iter_6.pth"), "--work-dir", str(work), "--out", str(out),
-                           *options], env=_env(), capture_output=True, text=True, timeout=600)
+                           *options],
+                           env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert test.returncode == 0, test.stderr[-3000:]
     log = test.stdout + test.stderr
     assert "detection branch left out" in log and "ignored" in log

@@ -17,4 +17,3 @@ train_pipeline = [
 ]
 # batch_size is per process: 8 GPUs x 2 = 16 images per step, as in the paper recipe
 train_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=train_pipeline))
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -6,12 +6,5 @@ _base_ = [
     "../_base_/models/cat_net_hrnet-tiny_cpu.py",
     "../_base_/datasets/synthiml_cpu_joint.py",
     "../_base_/default_runtime.py",
-    "../_base_/schedules/schedule_demo_cpu.py",
+    "../_base_/schedules/schedule_1k_cpu.py",
 ]
-max_iters = 1000
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type="PolyLR", eta_min=1e-6, power=1.0, begin=30, end=max_iters, by_epoch=False),
-]
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=500))

@@ -11,12 +11,5 @@ _base_ = [
     "../_base_/models/cat_net_hrnet_w48.py",
     "../_base_/datasets/synthiml_paper_joint.py",
     "../_base_/default_runtime.py",
-    "../_base_/schedules/schedule_160k.py",
+    "../_base_/schedules/schedule_160k_adamw.py",
 ]
-optim_wrapper = dict(
-    _delete_=True,
-    type="OptimWrapper",
-    optimizer=dict(type="AdamW", lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-)
-# mmengine's linear lr scaling when the total batch differs from the recipe's (--auto-scale-lr)
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -4,24 +4,13 @@
 # fusion widths are our reading of the paper (it does not list them all). No pretrained
 # weights: the original starts the RGB stream from ImageNet HRNet and the DCT stream from its
 # double-JPEG-detection pretraining (configs/cat_net/README.md).
-norm_cfg = dict(type="SyncBN", requires_grad=True)  # tools/train.py uses BN without a GPU
-data_preprocessor = dict(
-    type="IMLDataPreProcessor",
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size_divisor=32,
-    test_cfg=dict(size_divisor=32),  # test images keep their size; image and DCT padded alike
-)
+_base_ = ["./iml_segmentor.py"]
 fuse_channels = [24, 48, 96, 192]
 model = dict(
     type="CATNet",
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         type="CATNetBackbone",
-        norm_cfg=norm_cfg,
+        norm_cfg=_base_.norm_cfg,
         # RGB stream: mmseg's HRNetV2-W48 layout (fcn_hr48), random initialisation
         rgb=dict(
             type="HRNet",
@@ -62,12 +51,7 @@ model = dict(
         num_convs=1,
         concat_input=False,
         dropout_ratio=-1,
-        num_classes=2,
-        norm_cfg=norm_cfg,
-        align_corners=False,
         # class-weighted CE, tampered pixels up-weighted (our reading of CAT-Net's weighting)
         loss_decode=dict(type="WeightedCrossEntropyLoss", class_weight=[0.5, 2.5]),
     ),
-    train_cfg=dict(),
-    test_cfg=dict(mode="whole"),
 )

@@ -2,17 +2,7 @@
 # ResNet-50s (output stride 8) from scratch, edge-supervised on RGB (Sobel + ERB per stage) and
 # noise-sensitive after a 5x5 BayarConv2d, dual attention on both last stages, 2-class softmax.
 # Losses: Dice (mask, 0.16), edge BCE (0.8), image-level BCE on the global max (0.04).
-norm_cfg = dict(type="SyncBN", requires_grad=True)  # tools/train.py uses BN without a GPU
-data_preprocessor = dict(
-    type="IMLDataPreProcessor",
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size_divisor=32,
-    test_cfg=dict(size_divisor=32),  # test images keep their size; pad to the stride
-)
+_base_ = ["./iml_segmentor.py"]
 resnet = dict(
     type="ResNet",
     depth=50,
@@ -21,20 +11,19 @@ resnet = dict(
     dilations=(1, 1, 2, 4),
     style="pytorch",
     contract_dilation=True,
-    norm_cfg=norm_cfg,
+    norm_cfg=_base_.norm_cfg,
     norm_eval=False,
     pretrained=None,  # a local checkpoint path; nothing is downloaded
 )
 model = dict(
     type="MVSSNet",
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         type="MVSSBranches",
         resnet=resnet,  # the noise branch copies it (noise_resnet=None)
         edge_channels=64,
         sobel_reduce="mean",
         bayar=dict(out_channels=3, kernel_size=5),
-        norm_cfg=norm_cfg,
+        norm_cfg=_base_.norm_cfg,
     ),
     decode_head=dict(
         type="MVSSHead",
@@ -43,15 +32,10 @@ model = dict(
         input_transform="multiple_select",
         channels=512,
         dropout_ratio=0.1,
-        num_classes=2,
-        norm_cfg=norm_cfg,
-        align_corners=False,
         loss_decode=dict(type="TamperedDiceLoss", loss_weight=0.16),
     ),
     edge_loss_weight=0.8,
     image_loss_weight=0.04,
     edge_width=2,
     edge_loss="bce",
-    train_cfg=dict(),
-    test_cfg=dict(mode="whole"),
 )

@@ -1,21 +1,10 @@
 # Omni-IML at paper scale (omni_iml_model.md sections 1-5): Modal Gate Encoder over ConvNeXt-Base,
 # Anomaly Enhancement (enhancement block + training-only RPN/RoI detection branch) and the
 # Dynamic Weight Decoder. Widths of the new parts are our choice (the paper is silent).
-norm_cfg = dict(type="SyncBN", requires_grad=True)  # tools/train.py uses BN without a GPU
-data_preprocessor = dict(
-    type="IMLDataPreProcessor",
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size_divisor=32,
-    test_cfg=dict(size_divisor=32),  # test images keep their size; image and DCT padded alike
-)
+_base_ = ["./iml_segmentor.py"]
 backbone_channels = [128, 256, 512, 1024]
 model = dict(
     type="OmniIML",
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         type="ModalGateEncoder",
         backbone=dict(
@@ -36,7 +25,7 @@ model = dict(
         in_channels=backbone_channels,
         strides=(4, 8, 16, 32),
         hidden_ratio=0.25,
-        norm_cfg=norm_cfg,
+        norm_cfg=_base_.norm_cfg,
         with_detection=True,
         det_channels=256,
         fc_out_channels=1024,
@@ -50,12 +39,7 @@ model = dict(
         dilations=(1, 2, 4),
         num_kernels=4,
         dropout_ratio=0.1,
-        num_classes=2,
-        norm_cfg=norm_cfg,
-        align_corners=False,
         loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
     aux_loss_weights=dict(coarse_rgb=1.0, coarse_fused=1.0, gate=1.0),
-    train_cfg=dict(),
-    test_cfg=dict(mode="whole"),
 )

@@ -1,19 +1,8 @@
 # SegFormer (Xie et al., NeurIPS 2021) as an RGB-only localizer: mmseg's MixVisionTransformer
 # (MiT-B2) + SegformerHead (all-MLP decoder, 256 channels), 2 classes, softmax CE.
-norm_cfg = dict(type="SyncBN", requires_grad=True)  # tools/train.py uses BN without a GPU
-data_preprocessor = dict(
-    type="IMLDataPreProcessor",
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size_divisor=32,
-    test_cfg=dict(size_divisor=32),  # test images keep their size; pad to the stride
-)
+_base_ = ["./iml_segmentor.py"]
 model = dict(
     type="EncoderDecoder",
-    data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(
         type="MixVisionTransformer",
@@ -43,11 +32,6 @@ model = dict(
         in_index=[0, 1, 2, 3],
         channels=256,
         dropout_ratio=0.1,
-        num_classes=2,
-        norm_cfg=norm_cfg,
-        align_corners=False,
         loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
-    train_cfg=dict(),
-    test_cfg=dict(mode="whole"),
 )
