@@ -9,16 +9,5 @@ _base_ = [
     "../_base_/models/segformer_mit-b2.py",
     "../_base_/datasets/synthiml_paper_rgb_joint.py",
     "../_base_/default_runtime.py",
-    "../_base_/schedules/schedule_160k_adamw.py",
+    "../_base_/schedules/schedule_160k_segformer.py",
 ]
-# the plain AdamW schedule with mmseg's SegFormer lr, weight decay and per-parameter multipliers
-optim_wrapper = dict(
-    optimizer=dict(lr=6e-5, weight_decay=0.01),
-    paramwise_cfg=dict(
-        custom_keys={
-            "pos_block": dict(decay_mult=0.0),
-            "norm": dict(decay_mult=0.0),
-            "head": dict(lr_mult=10.0),
-        }
-    ),
-)

@@ -1,1 +1,3 @@
 from .dynamic_weight_decoder import DynamicWeightDecoder  # noqa: F401
+from .iml_vit_head import IMLViTHead  # noqa: F401
+from .trufor_like_head import TruForLikeHead  # noqa: F401

@@ -29,9 +29,9 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import add_prefix
 
 from ..utils.edge_maps import mask_to_edge
+from .decode_losses import decode_losses_with_logits
 
 __all__ = ["MVSSHead", "MVSSNet", "TamperedDiceLoss", "batch_dice_loss"]
 
@@ -205,12 +205,7 @@ class MVSSNet(EncoderDecoder):
         self.edge_pos_weight = edge_pos_weight
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
-        x = self.extract_feat(inputs)
-        seg_logits = self.decode_head.forward(x)
-        losses = add_prefix(self.decode_head.loss_by_feat(seg_logits, data_samples), "decode")
-        if self.with_auxiliary_head:
-            losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).to(inputs.device)
+        x, seg_logits, losses, gt = decode_losses_with_logits(self, inputs, data_samples)
         ignore = self.decode_head.ignore_index
         losses["loss_edge"] = self.edge_loss_weight * self._edge_loss(x[0], gt, ignore)
         losses["loss_image"] = self.image_loss_weight * self._image_loss(seg_logits, gt, ignore)
