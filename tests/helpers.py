@@ -196,3 +196,14 @@ def subprocess_env(*extra_paths: Path | str) -> dict[str, str]:
     PYTHONPATH, one OpenMP thread, unbuffered output."""
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *map(str, extra_paths)]),
                 OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+
+
+def shrink_sample(batch: dict, index: int, height: int, width: int) -> None:
+    """Crop sample ``index`` of a ``make_batch`` batch to ``height`` x ``width`` (an authentic
+    mask), to check that predictions come back at each image's own size."""
+    from mmengine.structures import PixelData
+
+    batch["inputs"][index] = batch["inputs"][index][:, :height, :width]
+    sample = batch["data_samples"][index]
+    sample.gt_sem_seg = PixelData(data=torch.zeros(1, height, width, dtype=torch.long))
+    sample.set_metainfo(dict(img_shape=(height, width), ori_shape=(height, width)))

@@ -14,8 +14,8 @@ from helpers import (
     load_config,
     make_batch,
     overfit_four_synthiml_images,
+    shrink_sample,
 )
-from mmengine.structures import PixelData
 
 CONFIGS = ROOT / "configs/iml_vit"
 TINY = CONFIGS / "iml-vit-tiny_joint_synthiml-cpu.py"
@@ -105,9 +105,7 @@ def test_training_step_is_finite_and_reaches_every_part():
 def test_predict_gives_two_class_logits_at_input_size():
     model = _tiny().eval()
     batch = make_batch(with_dct=False, tampered="even")
-    batch["inputs"][1] = batch["inputs"][1][:, :50, :60]
-    batch["data_samples"][1].gt_sem_seg = PixelData(data=torch.zeros(1, 50, 60, dtype=torch.long))
-    batch["data_samples"][1].set_metainfo(dict(img_shape=(50, 60), ori_shape=(50, 60)))
+    shrink_sample(batch, 1, 50, 60)
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         out = model(**data, mode="predict")

@@ -11,8 +11,8 @@ from helpers import (
     load_config,
     make_batch,
     overfit_four_synthiml_images,
+    shrink_sample,
 )
-from mmengine.structures import PixelData
 
 TINY = ROOT / "configs/mvss_net/mvss-net-tiny_joint_synthiml-cpu.py"
 MAX_ITERS = 300
@@ -95,9 +95,7 @@ def test_predict_and_tensor_outputs():
     model = _model().eval()
     batch = make_batch(with_dct=False, tampered="even")  # odd samples are authentic
     # a non-multiple of 32 size: predictions come back at the original size
-    batch["inputs"][1] = batch["inputs"][1][:, :50, :60]
-    batch["data_samples"][1].gt_sem_seg = PixelData(data=torch.zeros(1, 50, 60, dtype=torch.long))
-    batch["data_samples"][1].set_metainfo(dict(img_shape=(50, 60), ori_shape=(50, 60)))
+    shrink_sample(batch, 1, 50, 60)
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         out = model(**data, mode="predict")

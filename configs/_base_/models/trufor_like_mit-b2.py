@@ -3,46 +3,25 @@
 # weights here) after fixed SRM filters, two MiT-B2 encoders (RGB, residual) fused at every
 # stage by a simplified CMX rectification + 1x1 fusion, an all-MLP anomaly head (2 classes,
 # softmax CE) and an all-MLP confidence head (MSE to the true-class probability).
-_base_ = ["./iml_segmentor.py"]
+# The MiT-B2 arguments are SegFormer's (configs/_base_/models/segformer_mit-b2.py), used for both
+# encoders; the decode head keeps SegformerHead's widths and adds the confidence branch.
+_base_ = ["./segformer_mit-b2.py"]
 model = dict(
     type="TruForLike",
-    pretrained=None,
     backbone=dict(
+        _delete_=True,
         type="TruForLikeEncoder",
         norm_cfg=_base_.norm_cfg,
         # DnCNN / Noiseprint size: 17 convs of 64 channels
         noise_extractor=dict(channels=64, depth=17, use_srm=True, use_bayar=False,
                              srm_clip=None),
         fusion=dict(reduction=1, lambda_c=0.5, lambda_s=0.5),
-        mit=dict(
-            in_channels=3,
-            embed_dims=64,
-            num_stages=4,
-            num_layers=[3, 4, 6, 3],
-            num_heads=[1, 2, 5, 8],
-            patch_sizes=[7, 3, 3, 3],
-            sr_ratios=[8, 4, 2, 1],
-            out_indices=(0, 1, 2, 3),
-            mlp_ratio=4,
-            qkv_bias=True,
-            drop_rate=0.0,
-            attn_drop_rate=0.0,
-            drop_path_rate=0.1,
-            # Random initialisation; nothing is downloaded (TruFor starts both MiT encoders from
-            # ImageNet weights; a local mit_b2 checkpoint could be given here through init_cfg).
-            pretrained=None,
-            init_cfg=None,
-        ),
+        mit=_base_.model.backbone,  # its `type` is dropped by the encoder
     ),
     decode_head=dict(
         type="TruForLikeHead",
-        in_channels=[64, 128, 320, 512],
-        in_index=[0, 1, 2, 3],
-        channels=256,
-        dropout_ratio=0.1,
         conf_channels=None,  # same width as the anomaly head
         confidence_loss_weight=1.0,
         detach_features=True,  # TruFor trains the confidence with the encoder frozen
-        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
 )
