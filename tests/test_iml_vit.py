@@ -17,10 +17,11 @@ from helpers import (
     shrink_sample,
 )
 
+from mmiml import TASKS
+
 CONFIGS = ROOT / "configs/iml_vit"
 TINY = CONFIGS / "iml-vit-tiny_joint_synthiml-cpu.py"
 PAPER = CONFIGS / "iml-vit_joint_160k.py"
-TASKS = ("natural", "document", "face", "scene_text")
 
 
 def _tiny():

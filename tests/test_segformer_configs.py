@@ -12,10 +12,11 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
+from mmiml import TASKS
+
 CONFIGS = ROOT / "configs/segformer"
 TINY = CONFIGS / "segformer-tiny_joint_synthiml-cpu.py"
 PAPER = CONFIGS / "segformer_joint_160k.py"
-TASKS = ("natural", "document", "face", "scene_text")
 
 
 def _build(config: Path):

@@ -15,10 +15,11 @@ from helpers import (
     overfit_four_synthiml_images,
 )
 
+from mmiml import TASKS
+
 CONFIGS = ROOT / "configs/trufor_like"
 TINY = CONFIGS / "trufor-like-tiny_joint_synthiml-cpu.py"
 PAPER = CONFIGS / "trufor-like_joint_160k.py"
-TASKS = ("natural", "document", "face", "scene_text")
 
 
 def _tiny_model():
