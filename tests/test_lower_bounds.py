@@ -130,7 +130,7 @@ def _tiny_set(tmp: Path) -> tuple[Path, dict[str, float]]:
 
 def test_constant_bounds_and_ela(lb_tool: ModuleType, tmp_path: Path) -> None:
     manifest, share = _tiny_set(tmp_path)
-    res = lb_tool.run(str(manifest), tmp_path / "out",
+    res = lb_tool.score_lower_bounds(str(manifest), tmp_path / "out",
                       predictors=["all_tampered", "all_authentic", "ela"])
     for task, frac in share.items():
         assert res["all_authentic"]["per_task"][task]["pixel_iou_image"] == 0.0
@@ -157,4 +157,4 @@ def test_cli_end_to_end(lb_tool: ModuleType, tmp_path: Path,
         assert name in printed
     assert "avg" in printed and "IoU" in printed
     with pytest.raises(ValueError, match="unknown predictor"):
-        lb_tool.run(str(manifest), out, predictors=["nope"])
+        lb_tool.score_lower_bounds(str(manifest), out, predictors=["nope"])

@@ -17,19 +17,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 try:
     import mmiml  # noqa: F401
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmiml.datasets.io import load_image
-from mmiml.datasets.manifest import read_manifest
-from mmiml.evaluation.lower_bounds import LOWER_BOUNDS
-from mmiml.evaluation.result_json import write_result
-from mmiml.evaluation.score_predictions import score
+from mmiml.evaluation.lower_bounds import LOWER_BOUNDS, score_lower_bounds
 from mmiml.utils.cli import run_cli
 from mmiml.utils.errors import IMLDataError
 
@@ -41,45 +34,6 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("image_auc", "iAUC"),
     ("false_alarm_rate", "FA"),
 )
-
-
-def write_predictions(entries: Sequence[Mapping[str, Any]], name: str, pred_dir: Path) -> int:
-    """Run predictor ``name`` on every entry; save ``<stem>.png`` (probability * 255)."""
-    fn = LOWER_BOUNDS[name]
-    pred_dir.mkdir(parents=True, exist_ok=True)
-    for entry in entries:
-        prob = fn(load_image(entry["image"]))
-        png = np.round(np.clip(prob, 0.0, 1.0) * 255.0).astype(np.uint8)
-        Image.fromarray(png).save(pred_dir / f"{Path(entry['image']).stem}.png")
-    return len(entries)
-
-
-def run(
-    manifest: str,
-    out_dir: str | Path,
-    *,
-    split: str | None = "test",
-    predictors: Sequence[str] = tuple(LOWER_BOUNDS),
-    threshold: float = 0.5,
-) -> dict[str, dict[str, Any]]:
-    """Predict, score and write DIR/<name>.json for each predictor; returns name -> result."""
-    unknown = [p for p in predictors if p not in LOWER_BOUNDS]
-    if unknown:
-        raise ValueError(f"unknown predictor(s) {', '.join(unknown)} "
-                         f"(known: {', '.join(LOWER_BOUNDS)})")
-    entries = read_manifest(manifest, split=split)
-    if not entries:
-        raise IMLDataError(manifest, f"no manifest entries for split {split!r}")
-    out = Path(out_dir)
-    results = {}
-    for name in predictors:
-        pred_dir = out / name / "preds"
-        write_predictions(entries, name, pred_dir)
-        result = score(pred_dir, manifest, split=split, threshold=threshold)
-        result["predictor"] = name
-        write_result(result, out / f"{name}.json")
-        results[name] = result
-    return results
 
 
 def summary_table(results: Mapping[str, Mapping[str, Any]]) -> str:
@@ -119,8 +73,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     args = parse_args(argv)
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
-    results = run(args.manifest, args.out_dir, split=None if args.split == "all" else args.split,
-                  predictors=names, threshold=args.threshold)
+    split = None if args.split == "all" else args.split
+    results = score_lower_bounds(args.manifest, args.out_dir, split=split, predictors=names,
+                                 threshold=args.threshold)
     first = next(iter(results.values()))
     spec = first["spec"]
     print(f"lower bounds on {args.manifest} split={args.split}: images={first['num_images']} "

@@ -8,7 +8,9 @@ level analysis, local noise inconsistency) do not already give.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,6 +24,7 @@ __all__ = [
     "centre_blob",
     "ela",
     "noise_residual",
+    "score_lower_bounds",
     "soft_threshold",
 ]
 
@@ -141,3 +144,53 @@ LOWER_BOUNDS: dict[str, Predictor] = {
     "noise_residual": noise_residual,
 }
 """Name -> predictor; the names are those of ``tools/lower_bounds.py --predictors``."""
+
+
+def write_predictions(entries: Sequence[Mapping[str, Any]], name: str, pred_dir: Path) -> int:
+    """Run predictor ``name`` on every entry; save ``<stem>.png`` (probability * 255)."""
+    from mmiml.datasets.io import load_image
+
+    fn = LOWER_BOUNDS[name]
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        prob = fn(load_image(entry["image"]))
+        png = np.round(np.clip(prob, 0.0, 1.0) * 255.0).astype(np.uint8)
+        Image.fromarray(png).save(pred_dir / f"{Path(entry['image']).stem}.png")
+    return len(entries)
+
+
+def score_lower_bounds(
+    manifest: str,
+    out_dir: str | Path,
+    *,
+    split: str | None = "test",
+    predictors: Sequence[str] = tuple(LOWER_BOUNDS),
+    threshold: float = 0.5,
+) -> dict[str, dict[str, Any]]:
+    """Predict, score and write DIR/<name>.json for each predictor; returns name -> result.
+
+    The maps go to DIR/<name>/preds as 8-bit PNGs and are scored by
+    ``mmiml.evaluation.score_predictions.score``, the path of any saved prediction.
+    """
+    from mmiml.datasets.manifest import read_manifest
+    from mmiml.evaluation.result_json import write_result
+    from mmiml.evaluation.score_predictions import score
+    from mmiml.utils.errors import IMLDataError
+
+    unknown = [p for p in predictors if p not in LOWER_BOUNDS]
+    if unknown:
+        raise ValueError(f"unknown predictor(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(LOWER_BOUNDS)})")
+    entries = read_manifest(manifest, split=split)
+    if not entries:
+        raise IMLDataError(manifest, f"no manifest entries for split {split!r}")
+    out = Path(out_dir)
+    results = {}
+    for name in predictors:
+        pred_dir = out / name / "preds"
+        write_predictions(entries, name, pred_dir)
+        result = score(pred_dir, manifest, split=split, threshold=threshold)
+        result["predictor"] = name
+        write_result(result, out / f"{name}.json")
+        results[name] = result
+    return results

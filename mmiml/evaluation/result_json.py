@@ -19,6 +19,10 @@ from mmiml import TASKS
 
 SCHEMA_ID = "mmiml-result/1"
 
+METRIC_SPEC_VERSION = "1"
+"""Version of the scoring rules of ``shared/design/metrics.md`` that IMLMetric implements; it
+goes into every benchmark result's provenance and changes when a rule changes."""
+
 AUTHENTIC_POLICIES = ("exclude", "empty_is_one")
 
 COUNT_KEYS: tuple[str, ...] = ("num_images", "num_tampered", "num_authentic")
@@ -118,8 +122,12 @@ def _type_ok(value: Any, name: str) -> bool:
     raise ValueError(f"schema uses unsupported type {name!r}")
 
 
-def _check(value: Any, schema: Mapping[str, Any], where: str) -> None:
-    """Interpret the JSON-Schema subset used by RESULT_SCHEMA; raise naming the key path."""
+def check_json_schema(value: Any, schema: Mapping[str, Any], where: str) -> None:
+    """Interpret the JSON-Schema subset used by mmiml's schemas; raise naming the key path.
+
+    Supported: type, const, enum, minimum, maximum, required, properties, propertyNames,
+    additionalProperties (a schema, or ``False`` to reject unknown keys) and items.
+    """
     if "const" in schema and value != schema["const"]:
         raise ValueError(f"{where}: expected {schema['const']!r}, got {value!r}")
     if "enum" in schema and value not in schema["enum"]:
@@ -141,14 +149,16 @@ def _check(value: Any, schema: Mapping[str, Any], where: str) -> None:
         for key, sub in value.items():
             path = f"{where}.{key}"
             if "propertyNames" in schema:
-                _check(key, schema["propertyNames"], path)
+                check_json_schema(key, schema["propertyNames"], path)
             if key in props:
-                _check(sub, props[key], path)
+                check_json_schema(sub, props[key], path)
+            elif schema.get("additionalProperties") is False:
+                raise ValueError(f"{path}: unknown key (the schema does not allow it)")
             elif "additionalProperties" in schema:
-                _check(sub, schema["additionalProperties"], path)
+                check_json_schema(sub, schema["additionalProperties"], path)
     if "items" in schema and _type_ok(value, "array"):
         for i, item in enumerate(value):
-            _check(item, schema["items"], f"{where}[{i}]")
+            check_json_schema(item, schema["items"], f"{where}[{i}]")
 
 
 def validate_result(d: Mapping[str, Any]) -> None:
@@ -158,7 +168,7 @@ def validate_result(d: Mapping[str, Any]) -> None:
         ValueError: the message starts with the offending key path (e.g.
             ``result.per_task.natural.image_auc``).
     """
-    _check(d, RESULT_SCHEMA, "result")
+    check_json_schema(d, RESULT_SCHEMA, "result")
     if d["num_tampered"] + d["num_authentic"] != d["num_images"]:
         raise ValueError(
             f"result.num_images: {d['num_images']} != num_tampered {d['num_tampered']} "
