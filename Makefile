@@ -1,11 +1,15 @@
-# mmiml: the two commands of the README are `make demo` and `make test`.
+# mmiml: the README's commands: `bash tools/benchmark_all.sh` (the benchmark), `make test`
+# (what CI runs: lint, the tests, the `smoke` benchmark end to end, and a check that the
+# committed leaderboard is what the committed result files give) and `make demo`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The main job: SynthIML `cpu` (generated into data/synthiml/cpu on first use) and the baseline.
 DEMO_CFG ?= configs/baseline/convnext-atto_upernet_synthiml-cpu.py
 DEMO_WORK ?= work_dirs/convnext-atto_upernet_synthiml-cpu
 
-.PHONY: setup test test-fast lint demo synthiml bench clean
+.PHONY: setup test test-fast lint demo synthiml bench bench-smoke leaderboard-check benchmark \
+	leaderboard clean
+SMOKE_DIR ?= work_dirs/ci_smoke
 
 setup:
 	bash tools/setup_env.sh
@@ -16,6 +20,25 @@ lint: setup
 test: setup
 	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs
 	$(PY) -m pytest -q
+	$(MAKE) bench-smoke leaderboard-check
+
+# The `smoke` profile end to end from nothing (data generated, two models trained and tested,
+# a leaderboard written), in a scratch folder so the committed leaderboard is untouched.
+bench-smoke: setup
+	rm -rf $(SMOKE_DIR)
+	PYTHON=$(PY) bash tools/benchmark_all.sh --profile smoke --results-root $(SMOKE_DIR)/results \
+		--work-root $(SMOKE_DIR)/work --leaderboard $(SMOKE_DIR)/leaderboard
+
+# The committed leaderboard must be exactly what the committed result files give.
+leaderboard-check: setup
+	$(PY) tools/make_leaderboard.py --check
+
+# The README's main job: the `cpu` profile (every model, tiny twins, 2 CPU cores).
+benchmark: setup
+	PYTHON=$(PY) bash tools/benchmark_all.sh --profile cpu --resume
+
+leaderboard: setup
+	$(PY) tools/make_leaderboard.py
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

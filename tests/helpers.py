@@ -207,3 +207,30 @@ def shrink_sample(batch: dict, index: int, height: int, width: int) -> None:
     sample = batch["data_samples"][index]
     sample.gt_sem_seg = PixelData(data=torch.zeros(1, height, width, dtype=torch.long))
     sample.set_metainfo(dict(img_shape=(height, width), ori_shape=(height, width)))
+
+
+def build_tiny(config: Path, **model_overrides: Any) -> torch.nn.Module:
+    """The model of ``config`` with top-level model keys replaced by ``model_overrides``."""
+    cfg = load_config(config)
+    cfg.model.update(model_overrides)
+    return build_model(cfg.model)
+
+
+def check_dct_segmentor_contract(config: Path) -> None:
+    """What every DCT-reading segmentor (DCTEncoderDecoder) of a tiny config guarantees:
+    ``mode='tensor'`` gives stride-4 two-class logits, a batch without the DCT is a named error
+    (predict and backbone), and sliding-window inference is refused."""
+    import pytest
+
+    model = build_tiny(config).eval()
+    data = model.data_preprocessor(make_batch(), False)
+    with torch.no_grad():
+        out = model(**data, mode="tensor")
+    assert out.shape == (2, 2, 16, 16)
+    data = model.data_preprocessor(make_batch(with_dct=False), False)  # no LoadJpegDCT fields
+    with pytest.raises(ValueError, match="LoadJpegDCT"):
+        model(**data, mode="predict")
+    with pytest.raises(ValueError, match="LoadJpegDCT"):
+        model.backbone(data["inputs"], None, None)
+    with pytest.raises(ValueError, match="whole"):
+        build_tiny(config, test_cfg=dict(mode="slide", crop_size=(32, 32), stride=(16, 16)))

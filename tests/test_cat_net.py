@@ -6,7 +6,8 @@ import pytest
 import torch
 from helpers import (
     ROOT,
-    build_model,
+    build_tiny,
+    check_dct_segmentor_contract,
     check_single_task_config,
     has_grad,
     load_config,
@@ -22,9 +23,7 @@ PAPER = ROOT / "configs/cat_net/cat-net_joint_160k.py"
 
 
 def _tiny(**over):
-    cfg = load_config(TINY)
-    cfg.model.update(over)
-    return build_model(cfg.model)
+    return build_tiny(TINY, **over)
 
 
 def test_training_step_reaches_both_streams_fusion_and_head():
@@ -82,26 +81,8 @@ def test_prediction_keeps_the_size_and_depends_on_the_qtable():
     assert not torch.allclose(logits, logits2)
 
 
-def test_tensor_mode_returns_stride4_logits():
-    model = _tiny().eval()
-    data = model.data_preprocessor(make_batch(), False)
-    with torch.no_grad():
-        out = model(**data, mode="tensor")
-    assert out.shape == (2, 2, 16, 16)
-
-
-def test_missing_dct_is_a_named_error():
-    model = _tiny().eval()
-    data = model.data_preprocessor(make_batch(with_dct=False), False)  # no LoadJpegDCT fields
-    with pytest.raises(ValueError, match="LoadJpegDCT"):
-        model(**data, mode="predict")
-    with pytest.raises(ValueError, match="LoadJpegDCT"):
-        model.backbone(data["inputs"], None, None)
-
-
-def test_slide_inference_is_refused():
-    with pytest.raises(ValueError, match="whole"):
-        _tiny(test_cfg=dict(mode="slide", crop_size=(32, 32), stride=(16, 16)))
+def test_dct_segmentor_contract():
+    check_dct_segmentor_contract(TINY)
 
 
 def test_tiny_config_recipe():

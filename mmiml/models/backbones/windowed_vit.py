@@ -32,6 +32,8 @@ from mmengine.model.weight_init import trunc_normal_
 from mmseg.registry import MODELS
 from torch import nn
 
+from ..utils.weight_init import init_linear_and_layernorm
+
 __all__ = ["WindowedViT", "ViTBlock", "window_partition", "window_unpartition"]
 
 
@@ -166,14 +168,7 @@ class WindowedViT(BaseModule):
             super().init_weights()
             return
         trunc_normal_(self.pos_embed, std=0.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_linear_and_layernorm(self.modules())
 
     def _pos_embed(self, h: int, w: int) -> torch.Tensor:
         pos = self.pos_embed

@@ -1,0 +1,254 @@
+"""Plan and carry out a benchmark: every (model, training set, seed) run of a profile, each in
+its own process, with skip/resume, progress, ETA and a failure summary (``tools/benchmark.py``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import provenance
+from .profiles import BenchmarkProfile
+from .result import load_benchmark_result, result_filename
+from .zoo import TRAIN_SETS, ZooModel, pick
+
+ROOT = provenance.ROOT
+LOWER_BOUND_PREFIX = "lower_bound:"
+
+
+@dataclass
+class Run:
+    """One run of the plan; ``model`` is a zoo key or ``lower_bound:<predictor>``."""
+
+    model: str
+    train_set: str
+    seed: int
+    out: Path
+    work_dir: Path
+    config_hash: str | None = None
+    status: str = "pending"  # pending | skipped | done | failed
+    reason: str = ""
+    wall_s: float | None = None
+    log_tail: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} / {self.train_set} / seed {self.seed}"
+
+
+def parse_train_sets(tasks: str | None) -> list[str]:
+    """``--tasks`` -> training sets in canonical order (a task or ``joint``; default all)."""
+    return pick(tasks, TRAIN_SETS, "training set(s)")
+
+
+def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str], seeds: int,
+         results_dir: Path, work_root: Path, *, lower_bounds: bool = True) -> list[Run]:
+    """The runs of a benchmark, in order: models in zoo order, then training sets, then seeds;
+    the lower-bound references first (fast, and they show the data is readable)."""
+    from .run import LOWER_BOUND_NAMES, run_config
+
+    runs: list[Run] = []
+    if lower_bounds:
+        for name in LOWER_BOUND_NAMES:
+            key = f"{LOWER_BOUND_PREFIX}{name}"
+            fname = result_filename(f"lower_bound-{name}", "none", 0)
+            runs.append(Run(key, "none", 0, results_dir / "lower_bounds" / fname,
+                            work_root / "lower_bounds" / name))
+    for model in models:
+        for train_set in train_sets:
+            if train_set not in model.train_sets:
+                continue
+            cfg = run_config(model, profile, train_set, 0)
+            for seed in range(seeds):
+                cfg.randomness = dict(seed=seed, deterministic=False)
+                name = result_filename(model.key, train_set, seed)
+                runs.append(Run(model.key, train_set, seed, results_dir / name,
+                                work_root / name.removesuffix(".json"),
+                                provenance.config_hash(cfg)))
+    return runs
+
+
+def mark_complete(runs: list[Run], force: bool) -> list[str]:
+    """Mark runs whose valid result file matches their config as skipped; return notes about
+    result files that are invalid or stale (they will be rerun)."""
+    notes = []
+    for run in runs:
+        if force or not run.out.is_file():
+            continue
+        try:
+            doc = load_benchmark_result(run.out)
+        except ValueError as exc:
+            notes.append(f"rerun (invalid result file): {exc}")
+            continue
+        if run.config_hash and doc["provenance"]["config_hash"] != run.config_hash:
+            notes.append(f"rerun (config changed since the result was written): {run.out}")
+            continue
+        run.status, run.reason = "skipped", "complete"
+        run.wall_s = doc["wall_time_s"]["total"]
+    return notes
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _estimate(run: Run, history: dict[str, list[float]], fallback: list[float]) -> float | None:
+    if history.get(run.model):
+        return statistics.mean(history[run.model])
+    return statistics.mean(fallback) if fallback else None
+
+
+def _previous_wall_times(results_dir: Path) -> dict[str, list[float]]:
+    """Wall times of earlier result files, per model: the ETA's first guess."""
+    times: dict[str, list[float]] = {}
+    for path in sorted(results_dir.rglob("*.json")) if results_dir.is_dir() else []:
+        try:
+            doc = json.loads(path.read_text())
+            times.setdefault(doc["model"], []).append(float(doc["wall_time_s"]["total"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # invalid files are reported by mark_complete
+    return times
+
+
+def _base_name(profile: BenchmarkProfile) -> str:
+    return profile.name.split("@")[0]
+
+
+def _command(run: Run, profile: BenchmarkProfile, resume: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "mmiml.benchmark.run", "--profile", _base_name(profile),
+           "--model", run.model, "--train-set", run.train_set, "--seed", str(run.seed),
+           "--work-dir", str(run.work_dir), "--out", str(run.out)]
+    if profile.max_iters is not None:
+        cmd += ["--max-iters", str(profile.max_iters)]
+    return cmd + (["--resume"] if resume else [])
+
+
+def _tail(path: Path, n: int = 12) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return list(deque(f, maxlen=n))
+    except OSError:
+        return []
+
+
+def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: int,
+            log=print) -> float:
+    """Run the pending runs, ``jobs`` at a time, each with cores/jobs threads; return the wall
+    time. A failed run is recorded and the others go on."""
+    todo = [r for r in runs if r.status == "pending"]
+    total, done_before = len(runs), sum(r.status == "skipped" for r in runs)
+    history = _previous_wall_times(runs[0].out.parent) if runs else {}
+    finished: list[float] = []
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                       os.environ.get("PYTHONPATH")]))}
+    t0 = time.perf_counter()
+    active: list[tuple[Run, subprocess.Popen, float, Any]] = []
+    counter = done_before
+
+    def eta() -> str:
+        pending = [r for r in todo if r.status == "pending"]
+        estimates = [_estimate(r, history, finished) for r in pending]
+        if any(e is None for e in estimates):
+            return "ETA ? (no timing yet)"
+        running_left = sum(max(0.0, (_estimate(r, history, finished) or 0.0)
+                               - (time.perf_counter() - started)) for r, _, started, _ in active)
+        left = (sum(estimates) - sum(_estimate(r, history, finished) or 0.0
+                                     for r, *_ in active) + running_left) / jobs
+        return f"ETA {_fmt_duration(left)}"
+
+    # the training-free references need no process of their own (seconds each)
+    for run in [r for r in todo if r.model.startswith(LOWER_BOUND_PREFIX)]:
+        counter += 1
+        log(f"[{counter}/{total}] {run.label}")
+        _run_in_process(run, profile)
+        log(f"      {'done ' if run.status == 'done' else 'FAILED'} {run.label} in "
+            f"{_fmt_duration(run.wall_s)}" + (f" ({run.reason})" if run.reason else ""))
+    queue = deque(r for r in todo if r.status == "pending")
+    while queue or active:
+        while queue and len(active) < jobs:
+            run = queue.popleft()
+            counter += 1
+            run.work_dir.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                _clear_work_dir(run.work_dir)
+            logf = open(run.work_dir / "benchmark.log", "w", encoding="utf-8")  # noqa: SIM115
+            proc = subprocess.Popen(_command(run, profile, resume), cwd=ROOT, env=env,
+                                    stdout=logf, stderr=subprocess.STDOUT)
+            active.append((run, proc, time.perf_counter(), logf))
+            log(f"[{counter}/{total}] start {run.label} "
+                f"(elapsed {_fmt_duration(time.perf_counter() - t0)}, {eta()})")
+        time.sleep(0.5)
+        for item in list(active):
+            run, proc, started, logf = item
+            if proc.poll() is None:
+                continue
+            active.remove(item)
+            logf.close()
+            run.wall_s = time.perf_counter() - started
+            if proc.returncode == 0 and run.out.is_file():
+                run.status = "done"
+                finished.append(run.wall_s)
+                history.setdefault(run.model, []).append(run.wall_s)
+                log(f"      done  {run.label} in {_fmt_duration(run.wall_s)}")
+            else:
+                run.status = "failed"
+                run.reason = f"exit code {proc.returncode}"
+                run.log_tail = _tail(run.work_dir / "benchmark.log")
+                log(f"      FAILED {run.label} ({run.reason}); log: "
+                    f"{run.work_dir / 'benchmark.log'}")
+    return time.perf_counter() - t0
+
+
+def _run_in_process(run: Run, profile: BenchmarkProfile) -> None:
+    import contextlib
+    import traceback
+
+    from .run import run_lower_bound
+
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run.work_dir / "benchmark.log"
+    started = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as logf, contextlib.redirect_stdout(logf):
+        try:
+            run_lower_bound(_base_name(profile), run.model.removeprefix(LOWER_BOUND_PREFIX),
+                            str(run.work_dir), str(run.out), profile.max_iters)
+            run.status = "done"
+        except Exception as exc:  # noqa: BLE001 - a failed run is reported, the others go on
+            traceback.print_exc(file=logf)
+            run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+    run.wall_s = time.perf_counter() - started
+    if run.status == "failed":
+        run.log_tail = _tail(log_path)
+
+
+def _clear_work_dir(work_dir: Path) -> None:
+    """A fresh start: forget checkpoints and the train-done marker of an earlier attempt."""
+    for name in ("last_checkpoint", "train_done.json"):
+        (work_dir / name).unlink(missing_ok=True)
+    for ckpt in work_dir.glob("*.pth"):
+        ckpt.unlink()
+
+
+def summary(runs: list[Run], wall: float) -> str:
+    counts = {s: sum(r.status == s for r in runs) for s in ("done", "skipped", "failed",
+                                                             "pending")}
+    lines = [f"benchmark: {len(runs)} runs: {counts['done']} done, {counts['skipped']} skipped "
+             f"(already complete), {counts['failed']} failed, {counts['pending']} not run; "
+             f"wall time {_fmt_duration(wall)}"]
+    for run in runs:
+        if run.status == "failed":
+            lines.append(f"FAILED {run.label}: {run.reason}; log {run.work_dir / 'benchmark.log'}")
+            lines.extend(f"    | {line.rstrip()}" for line in run.log_tail)
+    return "\n".join(lines)

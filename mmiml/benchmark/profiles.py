@@ -1,0 +1,156 @@
+"""Benchmark profiles: which configs, how long, on which data (issue 6).
+
+A profile turns a model's config into the config a benchmark run trains: the scale of the
+config (tiny CPU twin or paper), an optional iteration budget (the schedule is rescaled to it,
+warm-up included), the data (SynthIML profile and crop) and the checkpoint interval that bounds
+what a killed benchmark loses.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from mmengine.config import Config
+
+from .zoo import ZooModel, get_models
+
+
+@dataclass(frozen=True)
+class BenchmarkProfile:
+    """How a profile builds, trains and tests its runs.
+
+    Attributes:
+        name: ``smoke``, ``cpu`` or ``paper``.
+        scale: which config of each model (``tiny`` or ``paper``).
+        models: the default model keys (comma-separated), ``None`` for the whole zoo.
+        max_iters: training iterations of every run; ``None`` keeps the config's schedule.
+        checkpoint_interval: iterations between checkpoints (resume granularity).
+        synthiml: the SynthIML profile to train and test on; ``None`` keeps the config's data.
+        crop: training crop for ``synthiml`` data; ``None`` keeps the config's.
+        batch_size: per-process training batch; ``None`` keeps the config's.
+        jobs: runs at once by default, each with cpu_count/jobs threads (on 2 cores, two
+            one-thread runs train more images per second than one two-thread run).
+        description: one line for the leaderboard.
+    """
+
+    name: str
+    scale: str
+    models: str | None
+    max_iters: int | None
+    checkpoint_interval: int
+    synthiml: str | None = None
+    crop: int | None = None
+    batch_size: int | None = None
+    jobs: int = 1
+    description: str = ""
+
+    def models_list(self, keys: str | None = None) -> list[ZooModel]:
+        return get_models(keys if keys else self.models)
+
+    def budget(self, cfg: Config) -> str:
+        """The training budget of a resolved run config, in words (printed on the leaderboard)."""
+        crop = _crop_of(cfg) or "?"
+        return (f"{cfg.train_cfg.max_iters} iterations x batch {cfg.train_dataloader.batch_size}"
+                f" at {crop}x{crop} px")
+
+
+PROFILES: dict[str, BenchmarkProfile] = {
+    "smoke": BenchmarkProfile(
+        "smoke", "tiny", "plain_convnext_uper,iml_vit", max_iters=20, checkpoint_interval=10,
+        synthiml="smoke", crop=64, batch_size=4, jobs=2,
+        description="CI: two tiny models, 20 iterations on SynthIML `smoke` (64 px); checks "
+                    "the pipeline, the figures mean nothing"),
+    "cpu": BenchmarkProfile(
+        "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2,
+        description="every model as its tiny twin on SynthIML `cpu` (128 px), from scratch, "
+                    "on 2 CPU cores"),
+    "paper": BenchmarkProfile(
+        "paper", "paper", None, max_iters=None, checkpoint_interval=8000,
+        description="paper configs (160k iterations, 512 crops) on SynthIML `paper`; GPUs"),
+}
+
+
+def get_profile(name: str, max_iters: int | None = None) -> BenchmarkProfile:
+    """A profile by name; ``max_iters`` derives a profile with another budget, named
+    ``<name>@<N>it`` so its results never mix with the profile's own."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
+    profile = PROFILES[name]
+    if max_iters is None or max_iters == profile.max_iters:
+        return profile
+    if max_iters < 1:
+        raise ValueError(f"max_iters must be at least 1, got {max_iters}")
+    return dataclasses.replace(
+        profile, name=f"{name}@{max_iters}it", max_iters=max_iters,
+        checkpoint_interval=min(profile.checkpoint_interval, max_iters),
+        description=f"{profile.description} (budget changed to {max_iters} iterations)")
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list | tuple):
+        for v in node:
+            yield from _walk(v)
+
+
+def _crop_of(cfg: Config) -> int | None:
+    for node in _walk(cfg.train_dataloader.dataset.get("pipeline", [])):
+        if node.get("type") == "GridAlignedRandomCrop":
+            return int(node["crop_size"][0])
+    return None
+
+
+def _rescale_schedule(cfg: Config, max_iters: int) -> None:
+    """Set ``max_iters`` and stretch every iteration-based scheduler to it proportionally."""
+    old = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    for sched in cfg.get("param_scheduler") or []:
+        if sched.get("by_epoch", True) is not False:
+            raise ValueError(f"{sched.get('type')}: only iteration-based schedulers can be "
+                             "rescaled to a profile's budget")
+        for key in ("begin", "end"):
+            if key in sched and sched[key] is not None:
+                sched[key] = max(1, round(sched[key] * max_iters / old)) if sched[key] else 0
+    # the teacher-forcing switch of the Modal Gate Encoder is counted in iterations too
+    backbone = cfg.model.get("backbone", {})
+    if isinstance(backbone, dict) and backbone.get("teacher_forcing_iters"):
+        backbone["teacher_forcing_iters"] = round(
+            backbone["teacher_forcing_iters"] * max_iters / old)
+
+
+def apply_profile(cfg: Config, profile: BenchmarkProfile, *, seed: int) -> Config:
+    """Adapt a model config to ``profile`` in place (and return it).
+
+    Every run is tested on all four tasks' test splits (the single-task runs too, so a
+    single-task model's transfer to the other tasks is on record); validation during training
+    is switched off because the test after training replaces it.
+    """
+    if profile.max_iters is not None:
+        _rescale_schedule(cfg, profile.max_iters)
+    hooks = cfg.default_hooks
+    hooks.checkpoint.interval = profile.checkpoint_interval
+    hooks.checkpoint.max_keep_ckpts = 1
+    hooks.checkpoint.save_last = True
+    hooks.logger.interval = min(hooks.logger.interval, max(1, cfg.train_cfg.max_iters // 10))
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    if profile.synthiml is not None:
+        ann = f"data/synthiml/{profile.synthiml}/manifest.jsonl"
+        spec = dict(profile=profile.synthiml, root="data/synthiml")
+        for loader in ("train_dataloader", "test_dataloader"):
+            cfg[loader].dataset.ann_file = ann
+            cfg[loader].dataset.synthiml = spec
+    if profile.crop is not None:
+        for node in _walk(cfg.train_dataloader.dataset.get("pipeline", [])):
+            if node.get("type") == "GridAlignedRandomCrop":
+                node["crop_size"] = (profile.crop, profile.crop)
+    if profile.batch_size is not None:
+        cfg.train_dataloader.batch_size = profile.batch_size
+    cfg.test_dataloader.dataset.pop("tasks", None)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.train_cfg.pop("val_interval", None)
+    return cfg

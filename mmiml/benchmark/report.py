@@ -1,0 +1,301 @@
+"""Tables and plots from benchmark result files (pandas + matplotlib), for
+``tools/make_leaderboard.py`` and ``tools/degradation_report.py``.
+
+Every function reads the validated result documents only (``mmiml.benchmark.result``); nothing
+is typed in by hand. Output is deterministic: rows and columns in a fixed order, fixed float
+formats, PNGs without timestamps or version metadata.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmiml import TASKS
+
+from .zoo import JOINT, ZOO
+
+AVG = "avg"
+COLUMNS_TASKS: tuple[str, ...] = (*TASKS, AVG)
+_ZOO_ORDER = {m.key: i for i, m in enumerate(ZOO)}
+
+
+def frame(docs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (result file, task or ``avg``) with every metric figure as a column."""
+    rows = []
+    for doc in docs:
+        base = {k: doc[k] for k in ("profile", "model", "model_name", "train_set", "seed",
+                                    "kind")}
+        base["ablation_of"] = doc.get("ablation_of")
+        for task, scores in [*doc["result"]["per_task"].items(), (AVG, doc["result"]["avg"])]:
+            rows.append({**base, "task": task, **scores})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["order"] = df["model"].map(lambda k: _ZOO_ORDER.get(k, len(_ZOO_ORDER)))
+    return df.sort_values(["profile", "order", "model", "train_set", "seed", "task"],
+                          kind="stable").reset_index(drop=True)
+
+
+def _mean_std(values: pd.Series, digits: int, scale: float = 1.0) -> str:
+    vals = [float(v) * scale for v in values if v is not None and not pd.isna(v)]
+    if not vals:
+        return "-"
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}f}"
+    return f"{np.mean(vals):.{digits}f} ± {np.std(vals, ddof=1):.{digits}f}"
+
+
+def _pivot(df: pd.DataFrame, metric: str, digits: int = 3, scale: float = 1.0) -> pd.DataFrame:
+    """model rows x task columns of ``metric``: mean ± std over seeds."""
+    out = {}
+    for (model, task), group in df.groupby(["model", "task"], sort=False):
+        out.setdefault(model, {})[task] = _mean_std(group[metric], digits, scale)
+    table = pd.DataFrame.from_dict(out, orient="index")
+    return table.reindex(columns=[t for t in COLUMNS_TASKS if t in table.columns])
+
+
+def _names(df: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(df["model"], df["model_name"], strict=False))
+
+
+def _seeds(df: pd.DataFrame) -> pd.Series:
+    return df[df["task"] == AVG].groupby("model", sort=False)["seed"].nunique()
+
+
+def _avg_of(df: pd.DataFrame, metric: str) -> pd.Series:
+    return df[df["task"] == AVG].groupby("model", sort=False)[metric].mean()
+
+
+def ranked_table(df: pd.DataFrame, metrics: Sequence[tuple[str, str]], *,
+                 rank_by: str = "pixel_iou_image", include_lower_bounds: bool = True,
+                 digits: int = 3) -> pd.DataFrame:
+    """Joint-trained models ranked by their average ``rank_by``; per-task columns for each
+    (metric, label); lower bounds appended as reference rows."""
+    joint = df[(df["train_set"] == JOINT) & (df["kind"] == "model")]
+    if joint.empty:
+        return pd.DataFrame()
+    order = _avg_of(joint, rank_by).sort_values(ascending=False, kind="stable").index
+    parts = []
+    for metric, label in metrics:
+        part = _pivot(joint, metric, digits).reindex(order)
+        part.columns = [f"{label} {c}" for c in part.columns]
+        parts.append(part)
+    table = pd.concat(parts, axis=1)
+    names = _names(joint)
+    seeds = _seeds(joint)
+    table.insert(0, "seeds", [int(seeds[m]) for m in table.index])
+    table.insert(0, "model", [names[m] for m in table.index])
+    table.insert(0, "rank", [str(i) for i in range(1, len(table) + 1)])
+    if include_lower_bounds:
+        lb = df[df["kind"] == "lower_bound"]
+        if not lb.empty:
+            lb_parts = []
+            for metric, label in metrics:
+                part = _pivot(lb, metric, digits)
+                part.columns = [f"{label} {c}" for c in part.columns]
+                lb_parts.append(part)
+            lb_table = pd.concat(lb_parts, axis=1)
+            lb_names = _names(lb)
+            lb_table.insert(0, "seeds", ["-"] * len(lb_table))
+            lb_table.insert(0, "model", [f"*{lb_names[m]}*" for m in lb_table.index])
+            lb_table.insert(0, "rank", ["ref"] * len(lb_table))
+            table = pd.concat([table, lb_table])
+    return table.reset_index(drop=True)
+
+
+def degradation_frame(df: pd.DataFrame, metrics: Sequence[str] = ("pixel_iou_image",
+                                                                   "pixel_f1_image"),
+                      ) -> pd.DataFrame:
+    """Joint minus single-task, per model and task, in points (x100), seeds averaged first.
+
+    The single-task reference for task t is the model trained on t alone, tested on t. Rows:
+    (model, metric); columns: tasks and ``mean`` (over the tasks with both runs).
+    """
+    rows = []
+    trained = df[df["kind"] != "lower_bound"]
+    for model, group in trained.groupby("model", sort=False):
+        for metric in metrics:
+            row = {"model": model, "model_name": group["model_name"].iloc[0], "metric": metric}
+            deltas = []
+            for task in TASKS:
+                joint = group[(group["train_set"] == JOINT) & (group["task"] == task)][metric]
+                single = group[(group["train_set"] == task) & (group["task"] == task)][metric]
+                joint, single = joint.dropna(), single.dropna()
+                if joint.empty or single.empty:
+                    row[task] = np.nan
+                    continue
+                delta = 100.0 * (float(joint.mean()) - float(single.mean()))
+                row[task] = delta
+                deltas.append(delta)
+            row["mean"] = float(np.mean(deltas)) if deltas else np.nan
+            row["tasks_compared"] = len(deltas)
+            if deltas:
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_points(table: pd.DataFrame, columns: Sequence[str], digits: int = 1) -> pd.DataFrame:
+    out = table.copy()
+    for col in columns:
+        out[col] = [("-" if pd.isna(v) else f"{v:+.{digits}f}") for v in out[col]]
+    return out
+
+
+def degradation_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Markdown-ready degradation: one row per model, IoU and F1 point deltas per task."""
+    deg = degradation_frame(df)
+    if deg.empty:
+        return deg
+    cols = [*TASKS, "mean"]
+    parts = []
+    for metric, label in (("pixel_iou_image", "ΔIoU"), ("pixel_f1_image", "ΔF1")):
+        part = deg[deg["metric"] == metric].set_index("model")[cols]
+        part = format_points(part, cols)
+        part.columns = [f"{label} {c}" for c in cols]
+        parts.append(part)
+    table = pd.concat(parts, axis=1)
+    names = dict(zip(deg["model"], deg["model_name"], strict=False))
+    iou_mean = deg[deg["metric"] == "pixel_iou_image"].set_index("model")["mean"]
+    table = table.loc[iou_mean.sort_values(ascending=False, kind="stable").index]
+    table.insert(0, "model", [names[m] for m in table.index])
+    return table.reset_index(drop=True)
+
+
+def ablation_table(df: pd.DataFrame, full: str = "omni_iml") -> pd.DataFrame:
+    """The full model and each of its ablations, jointly trained: IoU per task and the change
+    against the full model in points."""
+    joint = df[(df["train_set"] == JOINT)
+               & ((df["model"] == full) | (df["ablation_of"] == full))]
+    if joint.empty or full not in set(joint["model"]):
+        return pd.DataFrame()
+    means = joint.groupby(["model", "task"], sort=False)["pixel_iou_image"].mean()
+    names = _names(joint)
+    rows = []
+    for model in dict.fromkeys(joint["model"]):
+        row = {"model": names[model]}
+        for task in COLUMNS_TASKS:
+            value = means.get((model, task), np.nan)
+            ref = means.get((full, task), np.nan)
+            if pd.isna(value):
+                row[f"IoU {task}"] = "-"
+            elif model == full:
+                row[f"IoU {task}"] = f"{value:.3f}"
+            else:
+                row[f"IoU {task}"] = f"{value:.3f} ({100 * (value - ref):+.1f})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def complexity_table(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Joint runs (seed 0): parameters, FLOPs, throughput and wall time."""
+    rows = []
+    for doc in docs:
+        if doc["train_set"] != JOINT or doc["seed"] != 0:
+            continue
+        c, t, w = doc["complexity"], doc["throughput"], doc["wall_time_s"]
+        rows.append({
+            "order": _ZOO_ORDER.get(doc["model"], len(_ZOO_ORDER)),
+            "model": doc["model_name"],
+            "params (M)": _num(c["params_m"], 2),
+            "train params (M)": _num(c["params_train_m"], 2),
+            f"GFLOPs @{c['flops_input'] or '-'}": _num(c["gflops"], 2),
+            "train img/s": _num(t["train_images_per_s"], 1),
+            "test img/s": _num(t["test_images_per_s"], 1),
+            "train wall (s)": _num(w["train"], 0),
+            "budget": doc["budget"]["description"],
+        })
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows).sort_values(["order", "model"], kind="stable")
+    return table.drop(columns="order").reset_index(drop=True)
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def gate_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Share of test images routed to the frequency path, per model (joint) and task."""
+    if "gate_fused_share" not in df.columns:
+        return pd.DataFrame()
+    joint = df[(df["train_set"] == JOINT) & df["gate_fused_share"].notna()
+               & (df["task"] != AVG)]
+    if joint.empty:
+        return pd.DataFrame()
+    table = joint.groupby(["model_name", "task"], sort=False)["gate_fused_share"].mean()
+    return table.unstack("task").reindex(columns=[t for t in TASKS])
+
+
+# ---------------------------------------------------------------------------- plots
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9,
+                         "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # no Software/timestamp metadata: the same figures give byte-identical files
+    fig.savefig(path, format="png", metadata={"Software": None}, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def _grouped_bars(data: pd.DataFrame, title: str, ylabel: str, path: Path, *,
+                  zero_line: bool = False) -> Path:
+    """Grouped bars: one group per row of ``data``, one bar per column."""
+    plt = _plt()
+    n_rows, n_cols = data.shape
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * n_rows + 2.0), 3.6))
+    width = 0.8 / max(1, n_cols)
+    x = np.arange(n_rows)
+    for i, col in enumerate(data.columns):
+        ax.bar(x + (i - (n_cols - 1) / 2) * width, data[col].to_numpy(dtype=float), width,
+               label=str(col))
+    ax.set_xticks(x, [str(i) for i in data.index], rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if zero_line:
+        ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.legend(ncol=min(n_cols, 5), fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def plot_iou_bars(df: pd.DataFrame, path: Path, title: str) -> Path | None:
+    joint = df[(df["train_set"] == JOINT) & (df["kind"] != "lower_bound")]
+    if joint.empty:
+        return None
+    means = joint.groupby(["model_name", "task"], sort=False)["pixel_iou_image"].mean()
+    data = means.unstack("task").reindex(columns=list(COLUMNS_TASKS))
+    data = data.sort_values(AVG, ascending=False, kind="stable")
+    return _grouped_bars(data, title, "IoU (image aggregation)", path)
+
+
+def plot_degradation(deg: pd.DataFrame, path: Path, title: str) -> Path | None:
+    iou = deg[deg["metric"] == "pixel_iou_image"] if not deg.empty else deg
+    if iou.empty:
+        return None
+    data = iou.set_index("model_name")[[*TASKS, "mean"]]
+    return _grouped_bars(data, title, "joint − single-task IoU (points)", path,
+                         zero_line=True)
+
+
+def plot_gate(gates: pd.DataFrame, path: Path, title: str) -> Path | None:
+    if gates.empty:
+        return None
+    return _grouped_bars(gates, title, "share routed to RGB+DCT", path)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "_no results_"
+    return table.to_markdown(index=False, disable_numparse=True)

@@ -1,0 +1,113 @@
+"""The model zoo as the benchmark sees it: one entry per model, its configs and its trainings.
+
+Single source for ``tools/benchmark.py``, ``tools/make_leaderboard.py`` and
+``benchmarks/model_zoo.py``. Config paths are patterns with ``{train}`` = a task or ``joint``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmiml import TASKS
+
+JOINT = "joint"
+TRAIN_SETS: tuple[str, ...] = (*TASKS, JOINT)
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A model of the benchmark.
+
+    Attributes:
+        key: the CLI and file name (``--models plain_convnext_uper,omni_iml``).
+        name: the display name on the leaderboard.
+        tiny: config pattern of the CPU twin (SynthIML ``cpu``).
+        paper: config pattern at paper scale; ``{train}`` as for ``tiny``.
+        train_sets: what it is trained on: the four tasks and ``joint``, or ``joint`` only
+            (ablations: the paper ablates the joint model).
+        ablation_of: the model an ablation modifies, else ``None``.
+        note: shown in the leaderboard's model notes.
+    """
+
+    key: str
+    name: str
+    tiny: str
+    paper: str
+    train_sets: tuple[str, ...] = TRAIN_SETS
+    ablation_of: str | None = None
+    note: str = ""
+    paper_overrides: dict[str, str] = field(default_factory=dict)
+
+    def config(self, scale: str, train_set: str) -> str:
+        """The config path for ``scale`` (``tiny`` or ``paper``) trained on ``train_set``."""
+        if train_set not in self.train_sets:
+            raise ValueError(f"model {self.key!r} is not trained on {train_set!r} "
+                             f"(it has {', '.join(self.train_sets)})")
+        if scale == "paper" and train_set in self.paper_overrides:
+            return self.paper_overrides[train_set]
+        pattern = {"tiny": self.tiny, "paper": self.paper}.get(scale)
+        if pattern is None:
+            raise ValueError(f"unknown config scale {scale!r}: expected 'tiny' or 'paper'")
+        return pattern.format(train=train_set)
+
+
+def _family(key: str, name: str, folder: str, stem: str, note: str = "") -> ZooModel:
+    return ZooModel(key, name,
+                    tiny=f"configs/{folder}/{stem}-tiny_{{train}}_synthiml-cpu.py",
+                    paper=f"configs/{folder}/{stem}_{{train}}_160k.py", note=note)
+
+
+OMNI = "omni_iml"
+
+ZOO: tuple[ZooModel, ...] = (
+    _family("plain_convnext_uper", "ConvNeXt-UPer (plain)", "plain_convnext_uper",
+            "plain-convnext-uper", "the paper's baseline row: Omni-IML without its components"),
+    ZooModel(OMNI, "Omni-IML",
+             tiny="configs/omni_iml/omni-iml-tiny_{train}_synthiml-cpu.py",
+             paper="configs/omni_iml/omni-iml_{train}_160k.py",
+             paper_overrides={JOINT: "configs/omni_iml_joint.py"},
+             note="ours: first public implementation"),
+    _family("segformer", "SegFormer", "segformer", "segformer"),
+    _family("mvss_net", "MVSS-Net", "mvss_net", "mvss-net"),
+    _family("pscc_net", "PSCC-Net", "pscc_net", "pscc-net"),
+    _family("cat_net", "CAT-Net", "cat_net", "cat-net"),
+    _family("dtd", "DTD", "dtd", "dtd"),
+    _family("trufor_like", "TruFor-like", "trufor_like", "trufor-like",
+            "Noiseprint++ weights are not available: the noise extractor is trained from "
+            "scratch with the rest"),
+    _family("iml_vit", "IML-ViT", "iml_vit", "iml-vit"),
+    *(ZooModel(f"{OMNI}-{abl}", f"Omni-IML {label}",
+               tiny=f"configs/omni_iml/ablations/omni-iml-tiny_joint_{abl}.py",
+               paper=f"configs/omni_iml/ablations/omni-iml_joint_{abl}.py",
+               train_sets=(JOINT,), ablation_of=OMNI, note=desc)
+      for abl, label, desc in (
+          ("force-rgb", "w/o frequency (forced RGB)",
+           "Modal Gate bypassed: every image takes the RGB path"),
+          ("force-fused", "w/o gate (forced RGB+DCT)",
+           "Modal Gate bypassed: every image takes the fused RGB+DCT path"),
+          ("dwd-off", "w/o DWD",
+           "Dynamic Weight Decoder without its Dynamic Weight Filters (plain FPN head)"),
+          ("dwd-fixed", "DWD with fixed filters",
+           "Dynamic Weight Filters mix their kernels with learned, sample-independent weights"),
+          ("ae-off", "w/o AE", "Anomaly Enhancement (block and detection branch) removed"),
+      )),
+)
+
+BY_KEY: dict[str, ZooModel] = {m.key: m for m in ZOO}
+
+
+def pick(csv: str | None, known: list[str] | tuple[str, ...], what: str) -> list[str]:
+    """``a,b`` -> those of ``known`` in ``known``'s order; ``None``/empty -> all of them; an
+    unknown name is a ``ValueError`` that lists the known ones."""
+    if not csv:
+        return list(known)
+    wanted = [k.strip() for k in csv.split(",") if k.strip()]
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(unknown)}; expected some of "
+                         f"{', '.join(known)}")
+    return [k for k in known if k in wanted]
+
+
+def get_models(keys: str | None) -> list[ZooModel]:
+    """``a,b,c`` -> those models in the zoo's order; ``None``/empty -> the whole zoo."""
+    return [BY_KEY[k] for k in pick(keys, list(BY_KEY), "model(s)")]

@@ -1,0 +1,95 @@
+"""Run the benchmark: train every model of a profile on each task and jointly, test each run on
+every task's test split, write one result file per (model, training set, seed).
+
+    python tools/benchmark.py [--profile smoke|cpu|paper] [--models a,b] [--tasks t1,joint]
+        [--seeds N] [--resume] [--force] [--jobs N] [--max-iters N] [--results-root DIR]
+        [--work-root DIR] [--dry-run]
+
+Complete runs (a valid result file for the same resolved config) are skipped. An interrupted
+run restarts from iteration 0, or with ``--resume`` from its last checkpoint (a killed
+benchmark loses at most one checkpoint interval). A failed run is reported at the end and the
+others go on; the exit status is 1 if any run failed. ``tools/benchmark_all.sh`` runs this and
+then regenerates the leaderboard.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmiml.benchmark.orchestrate import (  # noqa: E402
+    execute,
+    mark_complete,
+    parse_train_sets,
+    plan,
+    summary,
+)
+from mmiml.benchmark.profiles import PROFILES, get_profile  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--profile", default="cpu", choices=list(PROFILES))
+    p.add_argument("--models", help="comma-separated zoo keys (default: the profile's)")
+    p.add_argument("--tasks", help="training sets: tasks and/or 'joint' (default: all)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per run (default 1)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue interrupted runs from their last checkpoint")
+    p.add_argument("--force", action="store_true", help="rerun complete runs too")
+    p.add_argument("--max-iters", type=int,
+                   help="another training budget; results go to RESULTS_ROOT/<profile>@<N>it/")
+    p.add_argument("--jobs", type=int,
+                   help="runs at once; each gets cpu_count/jobs threads (default: the "
+                        "profile's: 2 for smoke and cpu, 1 for paper)")
+    p.add_argument("--results-root", default="leaderboard/results",
+                   help="result files go to RESULTS_ROOT/<profile>/")
+    p.add_argument("--work-root", default="work_dirs/benchmark",
+                   help="checkpoints and logs go to WORK_ROOT/<profile>/<run>/")
+    p.add_argument("--no-lower-bounds", action="store_true",
+                   help="skip the training-free reference rows")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    args = p.parse_args(argv)
+    if args.seeds < 1 or (args.jobs is not None and args.jobs < 1):
+        p.error("--seeds and --jobs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        profile = get_profile(args.profile, args.max_iters)
+        models = profile.models_list(args.models)
+        train_sets = parse_train_sets(args.tasks)
+    except ValueError as exc:
+        print(f"benchmark: {exc}", file=sys.stderr)
+        return 2
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()
+    results_dir = Path(args.results_root) / profile.name
+    work_root = Path(args.work_root) / profile.name
+    runs = plan(profile, models, train_sets, args.seeds, results_dir, work_root,
+                lower_bounds=not args.no_lower_bounds)
+    for note in mark_complete(runs, args.force):
+        print(f"benchmark: {note}")
+    pending = sum(r.status == "pending" for r in runs)
+    jobs = args.jobs or profile.jobs
+    print(f"benchmark: profile {profile.name} ({profile.description}); {len(runs)} runs, "
+          f"{len(runs) - pending} already complete, {pending} to run, {jobs} at a time "
+          f"with {max(1, (os.cpu_count() or 1) // jobs)} thread(s) each; results in "
+          f"{results_dir}", flush=True)
+    if args.dry_run:
+        for i, run in enumerate(runs, 1):
+            print(f"  {i:3d}. {run.label}: {run.status} -> {run.out}")
+        return 0
+    wall = execute(runs, profile, resume=args.resume, jobs=jobs,
+                   log=lambda m: print(m, flush=True))
+    print(summary(runs, wall), flush=True)
+    return 1 if any(r.status == "failed" for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

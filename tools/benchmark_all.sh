@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The benchmark, end to end: train and test every run of a profile, then regenerate the
+# leaderboard from the result files.
+#
+#   bash tools/benchmark_all.sh [--profile smoke|cpu|paper] [--models a,b] [--tasks t,joint]
+#                               [--seeds N] [--resume] [--force] [--jobs N]
+#                               [--results-root DIR] [--leaderboard DIR]
+#
+# Default: the `cpu` profile (every model as its tiny twin on SynthIML `cpu`, 2 CPU cores).
+# Options other than --leaderboard go to tools/benchmark.py (see its --help). Exit status: that
+# of the benchmark (1 if any run failed, after the leaderboard is regenerated from what exists).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python
+
+RESULTS_ROOT=leaderboard/results
+LEADERBOARD=leaderboard
+BENCH_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --leaderboard) LEADERBOARD=$2; shift 2 ;;
+    --leaderboard=*) LEADERBOARD=${1#*=}; shift ;;
+    --results-root) RESULTS_ROOT=$2; BENCH_ARGS+=("$1" "$2"); shift 2 ;;
+    --results-root=*) RESULTS_ROOT=${1#*=}; BENCH_ARGS+=("$1"); shift ;;
+    -h|--help) sed -n '2,12p' "$0"; "$PY" tools/benchmark.py --help; exit 0 ;;
+    *) BENCH_ARGS+=("$1"); shift ;;
+  esac
+done
+
+start=$(date +%s)
+"$PY" tools/benchmark.py "${BENCH_ARGS[@]}"
+status=$?
+if [ $status -eq 2 ]; then
+  exit 2  # bad arguments: nothing ran
+fi
+"$PY" tools/make_leaderboard.py --results-root "$RESULTS_ROOT" --out "$LEADERBOARD" || status=1
+echo "benchmark_all: $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s;" \
+     "leaderboard: $LEADERBOARD/README.md; exit status $status"
+exit $status

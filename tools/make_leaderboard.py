@@ -1,0 +1,230 @@
+"""Regenerate the leaderboard (``leaderboard/README.md`` and its PNGs) from result files only.
+
+    python tools/make_leaderboard.py [--profiles cpu,smoke] [--results-root leaderboard/results]
+                                     [--out leaderboard] [--check]
+
+One section per profile found under RESULTS_ROOT (``<profile>/*.json``, written by
+``tools/benchmark.py``): the main table (joint-trained models ranked by average IoU, mean ± std
+over seeds), the dataset-aggregation table, image-level figures, the degradation table (joint
+minus single-task), Omni-IML's ablations, complexity, the lower-bound reference rows, plots and
+a provenance footer. Every result file is validated first; a malformed or hand-edited file stops
+the run with its path named. The output is deterministic; ``--check`` regenerates into a
+temporary folder and fails if anything differs from OUT.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+
+from mmiml.benchmark import report  # noqa: E402
+from mmiml.benchmark.profiles import PROFILES  # noqa: E402
+from mmiml.benchmark.result import load_results  # noqa: E402
+
+MAIN_METRICS = (("pixel_iou_image", "IoU"), ("pixel_f1_image", "F1"))
+DATASET_METRICS = (("pixel_iou_dataset", "IoU_ds"), ("pixel_f1_dataset", "F1_ds"))
+IMAGE_METRICS = (("image_auc", "iAUC"), ("false_alarm_rate", "FA"))
+
+
+def _profiles_present(root: Path, wanted: str | None) -> list[str]:
+    present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if wanted:
+        names = [n.strip() for n in wanted.split(",") if n.strip()]
+        missing = [n for n in names if n not in present]
+        if missing:
+            raise ValueError(f"{root}: no results for profile(s) {', '.join(missing)}")
+        present = names
+    order = {name: i for i, name in enumerate(PROFILES)}
+    return sorted(present, key=lambda n: (order.get(n, len(order)), n))
+
+
+def _counted(values: list[str]) -> str:
+    return ", ".join(f"`{v}` ({n} runs)" for v, n in sorted(Counter(values).items()))
+
+
+def _provenance(docs: list[dict[str, Any]]) -> list[str]:
+    prov = [d["provenance"] for d in docs]
+    code = sorted({p["code_hash"] for p in prov})
+    dirty = sum(p["code_dirty"] for p in prov)
+    metric = [f"{p['metric_schema']} spec {p['metric_spec_version']}" for p in prov]
+    packages = [", ".join(f"{k} {v}" for k, v in p["packages"].items()) for p in prov]
+    one_code = ("one version of the code" if len(code) == 1 else
+                "**results from more than one version of the code**")
+    lines = [
+        "### Provenance",
+        "",
+        f"- Commits: {_counted([p['git_commit'][:12] for p in prov])}.",
+        "- Code hash (git trees of mmiml/, configs/, tools/): "
+        f"{_counted([p['code_hash'] for p in prov])}: {one_code}.",
+        f"- Runs with uncommitted code changes: {dirty}.",
+        f"- Metric: {_counted(metric)}.",
+        f"- Packages: {_counted(packages)}.",
+        f"- Machines: {_counted([p['machine'] for p in prov])}.",
+        f"- Resumed runs (trained in more than one process): {sum(p['resumed'] for p in prov)}.",
+    ]
+    data = Counter(tuple(sorted(p["test_data"].items())) for p in prov)
+    for hashes, n in sorted(data.items()):
+        lines.append("- Test data (sha256 of records + files, per task): "
+                     + ", ".join(f"{t} `{h}`" for t, h in hashes) + f" ({n} runs).")
+    rows = [{"model": d["model"], "train set": d["train_set"], "seed": str(d["seed"]),
+             "config hash": f"`{d['provenance']['config_hash'] or '-'}`",
+             "commit": f"`{d['provenance']['git_commit'][:12]}`",
+             "finished": d["provenance"]["finished_at"],
+             "wall (s)": f"{d['wall_time_s']['total']:.0f}",
+             "file": f"`{Path(d['_path']).name}`"} for d in docs]
+    lines += ["", "<details><summary>Every run</summary>", "",
+              report.to_markdown(pd.DataFrame(rows)), "", "</details>", ""]
+    return lines
+
+
+def _section(profile: str, docs: list[dict[str, Any]], out: Path) -> list[str]:
+    df = report.frame(docs)
+    prof = PROFILES.get(profile)
+    trained = [d for d in docs if d["kind"] != "lower_bound"]
+    budgets = sorted({d["budget"]["description"] for d in trained})
+    total = sum(d["wall_time_s"]["total"] for d in docs)
+    lines = [f"## Profile `{profile}`", ""]
+    if prof:
+        lines += [f"{prof.description[0].upper()}{prof.description[1:]}.", ""]
+    lines += [
+        f"Reproduce: `bash tools/benchmark_all.sh --profile {profile}`. "
+        f"{len(trained)} trained runs and {len(docs) - len(trained)} lower-bound references; "
+        f"the runs' wall times add up to {total / 60:.1f} min.",
+        "",
+        f"Training budget: {'; '.join(budgets) or '-'} (the same for every model and training "
+        "set). Figures: threshold 0.5, authentic images excluded from the pixel figures, "
+        "per-image means (`image` aggregation) unless marked `_ds` (one confusion matrix per "
+        "task). See `shared/design/metrics.md`.",
+        "",
+        "### Joint training: per-task IoU and F1",
+        "",
+        "Models trained once on all four tasks (sampled 10:5:2:20), ranked by average IoU; "
+        "*italic* rows are training-free lower bounds.",
+        "",
+        report.to_markdown(report.ranked_table(df, MAIN_METRICS)),
+        "",
+    ]
+    bars = report.plot_iou_bars(df, out / profile / "iou_per_task.png",
+                                f"{profile}: IoU per task, joint training")
+    if bars:
+        lines += [f"![IoU per task]({profile}/iou_per_task.png)", ""]
+    lines += ["### `dataset` aggregation", "",
+              report.to_markdown(report.ranked_table(df, DATASET_METRICS,
+                                                     rank_by="pixel_iou_dataset")), "",
+              "### Image level: detection AUC and false alarms", "",
+              "iAUC: image-level AUC of the max-pooled map; FA: share of authentic images with "
+              "any pixel over 0.5 (lower is better; `-` where a task has no authentic image).",
+              "", report.to_markdown(report.ranked_table(df, IMAGE_METRICS, rank_by="image_auc")),
+              ""]
+    deg = report.degradation_frame(df)
+    lines += ["### Degradation: joint minus single-task", "",
+              "Points (x100) of IoU and F1: the joint model on task t minus the model trained on "
+              "t alone, tested on t. Negative = joint training costs that task; `mean` over the "
+              "tasks compared.", "", report.to_markdown(report.degradation_table(df)), ""]
+    chart = report.plot_degradation(deg, out / profile / "degradation.png",
+                                    f"{profile}: joint − single-task IoU")
+    if chart:
+        lines += [f"![degradation]({profile}/degradation.png)", ""]
+    ablations = report.ablation_table(df)
+    if not ablations.empty:
+        lines += ["### Omni-IML ablations (joint training)", "",
+                  "IoU per task; in brackets the change against the full model, in points.", "",
+                  report.to_markdown(ablations), ""]
+    gates = report.gate_frame(df)
+    if not gates.empty:
+        shown = gates.map(lambda v: "-" if pd.isna(v) else f"{v:.2f}").reset_index()
+        lines += ["### Modal Gate routing", "",
+                  "Share of each task's test images the Modal Gate Encoder sent to the RGB+DCT "
+                  "path (joint models).", "", report.to_markdown(shown), ""]
+        if report.plot_gate(gates, out / profile / "gate_routing.png",
+                            f"{profile}: Modal Gate routing per task"):
+            lines += [f"![gate routing]({profile}/gate_routing.png)", ""]
+    lines += ["### Complexity and speed (joint runs)", "",
+              "Parameters of the inference form (and with training-only branches); FLOPs at the "
+              "training crop; throughput measured during the run on the machine below (train: "
+              "steady-state iterations; test: load + predict + score).", "",
+              report.to_markdown(report.complexity_table(docs)), ""]
+    notes = sorted({(d["model_name"], d["note"]) for d in docs
+                    if d.get("note") and d["kind"] != "lower_bound"})
+    if notes:
+        lines += ["### Model notes", ""] + [f"- **{n}**: {t}." for n, t in notes]
+        lines += ["- **lower bound: …**: training-free references "
+                  "(`mmiml.evaluation.lower_bounds`), scored like any saved prediction.", ""]
+    lines += _provenance(docs)
+    return lines
+
+
+def generate(root: Path, out: Path, profiles: str | None = None) -> list[Path]:
+    """Write OUT/README.md and OUT/<profile>/*.png; return the files written."""
+    names = _profiles_present(root, profiles)
+    lines = ["# mmiml leaderboard", "",
+             "Generated by `python tools/make_leaderboard.py` from the result files under "
+             f"`{root.as_posix()}/` (do not edit by hand; `tools/benchmark_all.sh` reruns the "
+             "benchmark and regenerates this page). Every figure is read from a result file "
+             "validated against the `mmiml-benchmark/1` schema and its checksum.", ""]
+    if not names:
+        lines += ["_No results yet: run `bash tools/benchmark_all.sh`._", ""]
+    for name in names:
+        docs = load_results(root / name)
+        if not docs:
+            continue
+        lines += _section(name, docs, out)
+    out.mkdir(parents=True, exist_ok=True)
+    readme = out / "README.md"
+    readme.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return [readme, *sorted(out.glob("*/*.png"))]
+
+
+def check(root: Path, out: Path, profiles: str | None) -> list[str]:
+    """Regenerate into a temporary folder; list the files that differ from OUT."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = generate(root, Path(tmp), profiles)
+        problems = []
+        for path in fresh:
+            committed = out / path.relative_to(tmp)
+            if not committed.is_file():
+                problems.append(f"{committed}: missing (regenerate with make_leaderboard.py)")
+            elif not filecmp.cmp(path, committed, shallow=False):
+                problems.append(f"{committed}: differs from what the result files give")
+        names = {p.relative_to(tmp) for p in fresh}
+        for extra in sorted(out.glob("*/*.png")):
+            if extra.relative_to(out) not in names:
+                problems.append(f"{extra}: no result file produces this plot any more")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--profiles", help="comma-separated profiles (default: all with results)")
+    p.add_argument("--results-root", default="leaderboard/results")
+    p.add_argument("--out", default="leaderboard")
+    p.add_argument("--check", action="store_true",
+                   help="fail if OUT differs from a fresh generation")
+    args = p.parse_args(argv)
+    root, out = Path(args.results_root), Path(args.out)
+    try:
+        if args.check:
+            problems = check(root, out, args.profiles)
+            for problem in problems:
+                print(f"make_leaderboard --check: {problem}", file=sys.stderr)
+            if not problems:
+                print(f"make_leaderboard --check: {out} is what {root} gives")
+            return 1 if problems else 0
+        written = generate(root, out, args.profiles)
+    except ValueError as exc:
+        print(f"make_leaderboard: {exc}", file=sys.stderr)
+        return 2
+    print(f"make_leaderboard: wrote {len(written)} files under {out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
