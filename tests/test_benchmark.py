@@ -322,3 +322,19 @@ def test_failed_run_is_summarised_and_the_exit_status_is_nonzero(tmp_path):
     text = summary([bad], wall)
     assert "1 failed" in text and "FAILED no_such_model / face / seed 0" in text
     assert any("unknown model" in line for line in bad.log_tail)
+
+
+@pytest.mark.slow
+def test_distributed_run_scores_every_test_image_once(tmp_path):
+    """``--gpus 2``: each run is two processes under torchrun (gloo on CPU); rank 0 writes one
+    result over the whole test split, the same image counts as a one-process run."""
+    proc = _run_tool("tools/benchmark.py", "--profile", "smoke", "--models", "iml_vit",
+                     "--tasks", "joint", "--gpus", "2", "--jobs", "1", "--no-lower-bounds",
+                     "--results-root", str(tmp_path / "res"), "--work-root",
+                     str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = load_benchmark_result(tmp_path / "res" / "smoke" / "iml_vit__joint__seed0.json")
+    assert doc["result"]["num_images"] == 24  # 6 test images per task in SynthIML `smoke`
+    assert all(t["num_images"] == 6 for t in doc["result"]["per_task"].values())
+    log = (tmp_path / "work" / "smoke" / "iml_vit__joint__seed0" / "benchmark.log").read_text()
+    assert "Distributed launcher: pytorch" in log

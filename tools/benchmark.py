@@ -2,7 +2,8 @@
 every task's test split, write one result file per (model, training set, seed).
 
     python tools/benchmark.py [--profile smoke|cpu|paper] [--models a,b] [--tasks t1,joint]
-        [--seeds N] [--resume] [--force] [--jobs N] [--max-iters N] [--results-root DIR]
+        [--seeds N] [--resume] [--force] [--jobs N] [--gpus N] [--max-iters N]
+        [--results-root DIR]
         [--work-root DIR] [--dry-run]
 
 Complete runs (a valid result file for the same resolved config) are skipped. An interrupted
@@ -39,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true",
                    help="continue interrupted runs from their last checkpoint")
     p.add_argument("--force", action="store_true", help="rerun complete runs too")
+    p.add_argument("--gpus", type=int, default=0,
+                   help="with N > 1, each run is N processes under torchrun "
+                        "(tools/dist_run.sh), one per GPU; the paper profile's way")
     p.add_argument("--max-iters", type=int,
                    help="another training budget; results go to RESULTS_ROOT/<profile>@<N>it/")
     p.add_argument("--jobs", type=int,
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, run in enumerate(runs, 1):
             print(f"  {i:3d}. {run.label}: {run.status} -> {run.out}")
         return 0
-    wall = execute(runs, profile, resume=args.resume, jobs=jobs,
+    wall = execute(runs, profile, resume=args.resume, jobs=jobs, gpus=args.gpus,
                    log=lambda m: print(m, flush=True))
     print(summary(runs, wall), flush=True)
     return 1 if any(r.status == "failed" for r in runs) else 0

@@ -124,8 +124,14 @@ def _base_name(profile: BenchmarkProfile) -> str:
     return profile.name.split("@")[0]
 
 
-def _command(run: Run, profile: BenchmarkProfile, resume: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "mmiml.benchmark.run", "--profile", _base_name(profile),
+def _command(run: Run, profile: BenchmarkProfile, resume: bool, gpus: int = 0) -> list[str]:
+    """One run's process: ``python -m mmiml.benchmark.run``, or with ``gpus`` > 1 torchrun
+    through tools/dist_run.sh (which adds ``--launcher pytorch``)."""
+    if gpus > 1:
+        head = ["bash", "tools/dist_run.sh", "tools/benchmark_run.py", str(gpus)]
+    else:
+        head = [sys.executable, "-m", "mmiml.benchmark.run"]
+    cmd = [*head, "--profile", _base_name(profile),
            "--model", run.model, "--train-set", run.train_set, "--seed", str(run.seed),
            "--work-dir", str(run.work_dir), "--out", str(run.out)]
     if profile.max_iters is not None:
@@ -142,9 +148,10 @@ def _tail(path: Path, n: int = 12) -> list[str]:
 
 
 def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: int,
-            log=print) -> float:
-    """Run the pending runs, ``jobs`` at a time, each with cores/jobs threads; return the wall
-    time. A failed run is recorded and the others go on."""
+            log=print, gpus: int = 0) -> float:
+    """Run the pending runs, ``jobs`` at a time, each with cores/jobs threads (and ``gpus``
+    processes under torchrun when more than one); return the wall time. A failed run is
+    recorded and the others go on."""
     todo = [r for r in runs if r.status == "pending"]
     total, done_before = len(runs), sum(r.status == "skipped" for r in runs)
     history = _previous_wall_times(runs[0].out.parent) if runs else {}
@@ -184,7 +191,8 @@ def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: i
             if not resume:
                 _clear_work_dir(run.work_dir)
             logf = open(run.work_dir / "benchmark.log", "w", encoding="utf-8")  # noqa: SIM115
-            proc = subprocess.Popen(_command(run, profile, resume), cwd=ROOT, env=env,
+            run_env = {**env, "PYTHON": sys.executable, "PORT": str(29500 + counter % 1000)}
+            proc = subprocess.Popen(_command(run, profile, resume, gpus), cwd=ROOT, env=run_env,
                                     stdout=logf, stderr=subprocess.STDOUT)
             active.append((run, proc, time.perf_counter(), logf))
             log(f"[{counter}/{total}] start {run.label} "

@@ -5,6 +5,10 @@ fails that run only):
     python -m mmiml.benchmark.run --profile cpu --model segformer --train-set joint --seed 0 \\
         --work-dir work_dirs/benchmark/cpu/segformer__joint__seed0 --out RESULT.json [--resume]
 
+Under torchrun (``--launcher pytorch``, started by ``tools/benchmark.py --gpus N`` through
+``tools/dist_run.sh tools/benchmark_run.py``) every process trains and tests its share and rank
+0 writes the file.
+
 The run trains through mmengine's Runner from the model's config adapted to the profile
 (``mmiml.benchmark.profiles.apply_profile``), then tests the last checkpoint the way
 ``tools/test.py`` does (training-only branches dropped) on all four tasks' test splits, and
@@ -24,6 +28,7 @@ from typing import Any
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import barrier, get_rank, get_world_size
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
@@ -32,6 +37,7 @@ from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     drop_training_only_branches,
     register_all_modules,
+    teardown_distributed,
 )
 
 from . import complexity, provenance
@@ -64,14 +70,16 @@ def _last_checkpoint(work_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _train(cfg: Config, work_dir: Path, resume: bool) -> dict[str, Any]:
+def _train(cfg: Config, work_dir: Path, resume: bool, launcher: str = "none"
+           ) -> dict[str, Any]:
     """Train (resuming from the work dir's last checkpoint if asked); return timing."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = str(work_dir)
     resumed = resume and _last_checkpoint(work_dir) is not None
     if resumed:
         cfg.resume, cfg.load_from = True, None
-    adapt_cfg_to_device(cfg, "none")
+    cfg.launcher = launcher
+    adapt_cfg_to_device(cfg, launcher)
     runner = Runner.from_cfg(cfg)
     t0 = time.perf_counter()
     runner.train()
@@ -79,27 +87,31 @@ def _train(cfg: Config, work_dir: Path, resume: bool) -> dict[str, Any]:
     times = runner.message_hub.get_scalar("train/time")
     values = list(times.data[0]) if times is not None else []
     steady = values[_WARMUP_ITERS:] or values
-    batch = cfg.train_dataloader.batch_size
+    batch = cfg.train_dataloader.batch_size * get_world_size()  # images per step, all processes
     ips = batch / (sum(steady) / len(steady)) if steady else None
     # after a resume, the wall time covers only the iterations this process trained
     return {"train_wall_s": wall, "train_images_per_s": ips, "resumed": resumed}
 
 
-def _test(cfg: Config, work_dir: Path, checkpoint: Path) -> tuple[dict[str, Any], float, int]:
-    """Test ``checkpoint`` as tools/test.py does; return the metric result, wall time and the
-    number of test images."""
+def _test(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
+          ) -> tuple[dict[str, Any] | None, float, int]:
+    """Test ``checkpoint`` as tools/test.py does; return the metric result (``None`` on the
+    ranks other than 0 of a distributed run), wall time and the number of test images."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = str(work_dir)
     cfg.load_from = str(checkpoint)
     cfg.resume = False
     drop_training_only_branches(cfg)
-    adapt_cfg_to_device(cfg, "none")
+    cfg.launcher = launcher
+    adapt_cfg_to_device(cfg, launcher)
     runner = Runner.from_cfg(cfg)
     t0 = time.perf_counter()
     runner.test()
     wall = time.perf_counter() - t0
     metric = runner.test_evaluator.metrics[0]
     result = getattr(metric, "last_result", None)
+    if get_rank() != 0:
+        return None, wall, 0
     if result is None:
         raise RuntimeError(f"{type(metric).__name__} kept no result: the benchmark needs "
                            "IMLMetric as the test evaluator")
@@ -186,8 +198,10 @@ def run_lower_bound(profile_name: str, name: str, work_dir: str, out: str,
 
 
 def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: str,
-        out: str, resume: bool = False, max_iters: int | None = None) -> dict[str, Any]:
-    """Train, test and write one run's result file; return the document."""
+        out: str, resume: bool = False, max_iters: int | None = None,
+        launcher: str = "none") -> dict[str, Any] | None:
+    """Train, test and write one run's result file; return the document (``None`` on the
+    ranks other than 0 of a distributed run: rank 0 writes the file)."""
     t_start = time.perf_counter()
     profile = get_profile(profile_name, max_iters)
     if model_key not in BY_KEY:
@@ -204,16 +218,20 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
             "config_hash") == config_hash and _last_checkpoint(work) is not None:
         timing = json.loads(done_marker.read_text())
     else:
-        timing = _train(cfg, work, resume)
+        timing = _train(cfg, work, resume, launcher)
         timing["config_hash"] = config_hash
-        done_marker.write_text(json.dumps(timing))
+        if get_rank() == 0:
+            done_marker.write_text(json.dumps(timing))
+    barrier()  # every process reads the checkpoint rank 0 saved
     checkpoint = _last_checkpoint(work)
     if checkpoint is None:
         raise RuntimeError(f"{work}: training ended without a checkpoint")
     if not re.search(rf"iter_{cfg.train_cfg.max_iters}\.pth$", checkpoint.name):
         raise RuntimeError(f"{checkpoint}: training stopped before iteration "
                            f"{cfg.train_cfg.max_iters} (see the log in {work})")
-    result, test_wall, n_test = _test(cfg, work, checkpoint)
+    result, test_wall, n_test = _test(cfg, work, checkpoint, launcher)
+    if result is None:
+        return None
     crop = _crop_of(cfg)
     doc: dict[str, Any] = {
         "schema": "mmiml-benchmark/1",
@@ -252,14 +270,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from the work dir's last checkpoint")
     p.add_argument("--max-iters", type=int, help="another budget than the profile's")
+    p.add_argument("--launcher", choices=["none", "pytorch"], default="none",
+                   help="pytorch: one process per GPU under torchrun (tools/dist_run.sh)")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=0)
     args = p.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     if args.model.startswith(LOWER_BOUND_PREFIX):
         doc = run_lower_bound(args.profile, args.model.removeprefix(LOWER_BOUND_PREFIX),
                               args.work_dir, args.out, args.max_iters)
     else:
         doc = run(args.profile, args.model, args.train_set, args.seed, args.work_dir, args.out,
-                  args.resume, args.max_iters)
+                  args.resume, args.max_iters, args.launcher)
+    teardown_distributed()
+    if doc is None:  # not rank 0
+        return
     avg = doc["result"]["avg"]
     print(f"[benchmark run] {args.model} {args.train_set} seed {args.seed}: "
           f"avg IoU {avg['pixel_iou_image']:.4f} F1 {avg['pixel_f1_image']:.4f} -> {args.out}",
