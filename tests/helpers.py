@@ -218,11 +218,22 @@ def build_tiny(config: Path, **model_overrides: Any) -> torch.nn.Module:
 
 def check_dct_segmentor_contract(config: Path) -> None:
     """What every DCT-reading segmentor (DCTEncoderDecoder) of a tiny config guarantees:
-    ``mode='tensor'`` gives stride-4 two-class logits, a batch without the DCT is a named error
-    (predict and backbone), and sliding-window inference is refused."""
+    ``mode='tensor'`` gives stride-4 two-class logits, the prediction depends on the
+    quantisation table (same pixels and DCT, other tables: other logits), a batch without the
+    DCT is a named error (predict and backbone), and sliding-window inference is refused."""
     import pytest
 
     model = build_tiny(config).eval()
+    other = make_batch(tampered="even")
+    for s in other["data_samples"]:
+        s.qtable = s.qtable + 7
+    full = model.data_preprocessor(make_batch(tampered="even"), False)
+    changed = model.data_preprocessor(other, False)
+    assert torch.equal(full["inputs"], changed["inputs"])
+    with torch.no_grad():
+        logits = model(**full, mode="predict")[0].seg_logits.data
+        logits2 = model(**changed, mode="predict")[0].seg_logits.data
+    assert not torch.allclose(logits, logits2)
     data = model.data_preprocessor(make_batch(), False)
     with torch.no_grad():
         out = model(**data, mode="tensor")

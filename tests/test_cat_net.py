@@ -61,7 +61,7 @@ def test_features_are_multi_scale_and_fuse_both_streams():
     assert bb.rgb_channels == [8, 16, 32, 64] and bb.dct_channels == [16, 32, 64]
 
 
-def test_prediction_keeps_the_size_and_depends_on_the_qtable():
+def test_prediction_keeps_the_size():
     model = _tiny().eval()
     batch = make_batch()
     data = model.data_preprocessor(batch, False)
@@ -71,17 +71,8 @@ def test_prediction_keeps_the_size_and_depends_on_the_qtable():
     assert logits.shape == (2, 64, 64) and torch.isfinite(logits).all()
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
-    other = make_batch()  # same pixels and DCT, only the quantisation tables change
-    for s in other["data_samples"]:
-        s.qtable = s.qtable + 7
-    data2 = model.data_preprocessor(other, False)
-    assert torch.equal(data["inputs"], data2["inputs"])
-    with torch.no_grad():
-        logits2 = model(**data2, mode="predict")[0].seg_logits.data
-    assert not torch.allclose(logits, logits2)
 
-
-def test_dct_segmentor_contract():
+def test_dct_segmentor_contract():  # also: the prediction depends on the qtable
     check_dct_segmentor_contract(TINY)
 
 

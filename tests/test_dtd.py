@@ -99,7 +99,7 @@ def test_encoder_pyramid_and_shifted_windows():
     assert diff[:4, :4].min() > 0 and diff[4:6, 4:6].max() > 0  # beyond the first window
 
 
-def test_prediction_is_two_class_at_input_size_and_depends_on_the_qtable():
+def test_prediction_is_two_class_at_input_size():
     model = _tiny().eval()
     batch = make_batch(tampered="even")
     shrink_sample(batch, 1, 50, 60)  # odd size: padded to 64 with its DCT, cropped back
@@ -113,18 +113,8 @@ def test_prediction_is_two_class_at_input_size_and_depends_on_the_qtable():
     assert out[1].pred_sem_seg.data.shape == (1, 50, 60)
     assert all(torch.isfinite(o.seg_logits.data).all() for o in out)
 
-    other = make_batch(tampered="even")  # same pixels and DCT, other quantisation tables
-    for s in other["data_samples"]:
-        s.qtable = s.qtable + 7
-    full = model.data_preprocessor(make_batch(tampered="even"), False)
-    data2 = model.data_preprocessor(other, False)
-    with torch.no_grad():
-        logits = model(**full, mode="predict")[0].seg_logits.data
-        logits2 = model(**data2, mode="predict")[0].seg_logits.data
-    assert not torch.allclose(logits, logits2)
 
-
-def test_dct_segmentor_contract():
+def test_dct_segmentor_contract():  # also: the prediction depends on the qtable
     check_dct_segmentor_contract(TINY)
 
 

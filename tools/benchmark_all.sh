@@ -6,13 +6,19 @@
 #                               [--seeds N] [--resume] [--force] [--jobs N]
 #                               [--results-root DIR] [--leaderboard DIR]
 #
+# Sets up .venv first (tools/setup_env.sh) unless PYTHON names an interpreter to use.
 # Default: the `cpu` profile (every model as its tiny twin on SynthIML `cpu`, 2 CPU cores).
 # Options other than --leaderboard go to tools/benchmark.py (see its --help). Exit status: that
 # of the benchmark (1 if any run failed, after the leaderboard is regenerated from what exists).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
+if [ -z "${PYTHON:-}" ]; then
+  # from nothing: create or verify .venv (seconds once it exists; ~15 min the very first time)
+  bash tools/setup_env.sh || { echo "benchmark_all: set-up failed (tools/setup_env.sh)" >&2; exit 2; }
+  PY=.venv/bin/python
+else
+  PY=$PYTHON
+fi
 
 RESULTS_ROOT=leaderboard/results
 LEADERBOARD=leaderboard
@@ -23,7 +29,7 @@ while [ $# -gt 0 ]; do
     --leaderboard=*) LEADERBOARD=${1#*=}; shift ;;
     --results-root) RESULTS_ROOT=$2; BENCH_ARGS+=("$1" "$2"); shift 2 ;;
     --results-root=*) RESULTS_ROOT=${1#*=}; BENCH_ARGS+=("$1"); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; "$PY" tools/benchmark.py --help; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; "$PY" tools/benchmark.py --help; exit 0 ;;
     *) BENCH_ARGS+=("$1"); shift ;;
   esac
 done
