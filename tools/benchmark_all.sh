@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --leaderboard=*) LEADERBOARD=${1#*=}; shift ;;
     --results-root) RESULTS_ROOT=$2; BENCH_ARGS+=("$1" "$2"); shift 2 ;;
     --results-root=*) RESULTS_ROOT=${1#*=}; BENCH_ARGS+=("$1"); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; "$PY" tools/benchmark.py --help; exit 0 ;;
+    -h|--help) sed -n '2,/^set -uo/{/^#/p}' "$0"; "$PY" tools/benchmark.py --help; exit 0 ;;
     *) BENCH_ARGS+=("$1"); shift ;;
   esac
 done
