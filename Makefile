@@ -1,14 +1,15 @@
 # mmiml: the README's commands: `bash tools/benchmark_all.sh` (the benchmark), `make test`
 # (what CI runs: lint, the tests, the `smoke` benchmark end to end, and a check that the
-# committed leaderboard is what the committed result files give) and `make demo`.
+# committed leaderboard and model-zoo metafiles are what the committed result files give) and
+# `make demo`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The main job: SynthIML `cpu` (generated into data/synthiml/cpu on first use) and the baseline.
-DEMO_CFG ?= configs/baseline/convnext-atto_upernet_synthiml-cpu.py
-DEMO_WORK ?= work_dirs/convnext-atto_upernet_synthiml-cpu
+DEMO_CFG ?= configs/plain_convnext_uper/upernet_convnext-atto_1xb8-1k_synthiml-cpu-128x128.py
+DEMO_WORK ?= work_dirs/upernet_convnext-atto_1xb8-1k_synthiml-cpu-128x128
 
 .PHONY: setup test test-fast lint demo synthiml bench bench-smoke leaderboard-check benchmark \
-	leaderboard clean
+	leaderboard metafile-check metafiles clean
 SMOKE_DIR ?= work_dirs/ci_smoke
 
 setup:
@@ -20,7 +21,7 @@ lint: setup
 test: setup
 	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs
 	$(PY) -m pytest -q
-	$(MAKE) bench-smoke leaderboard-check
+	$(MAKE) bench-smoke leaderboard-check metafile-check
 
 # The `smoke` profile end to end from nothing (data generated, two models trained and tested,
 # a leaderboard written), in a scratch folder so the committed leaderboard is untouched.
@@ -32,6 +33,14 @@ bench-smoke: setup
 # The committed leaderboard must be exactly what the committed result files give.
 leaderboard-check: setup
 	$(PY) tools/make_leaderboard.py --check
+
+# The metafiles, model-index.yml and docs/model_zoo.md must be what the zoo's configs, the
+# measured paper-scale models and the committed result files give.
+metafile-check: setup
+	$(PY) tools/make_metafiles.py --check
+
+metafiles: setup
+	$(PY) tools/make_metafiles.py
 
 # The README's main job: the `cpu` profile (every model, tiny twins, 2 CPU cores).
 benchmark: setup

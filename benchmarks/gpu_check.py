@@ -1,4 +1,4 @@
-"""GPU check of the paper-scale Omni-IML (issue 4): inference images/s at 512x512 and a few
+"""GPU check of the paper-scale Omni-IML: inference images/s at 512x512 and a few
 training iterations. Run through ``bash benchmarks/gpu_check.sh`` (under 8 minutes on one GPU).
 
 Inference form (no detection branch), random weights: fp32, then bf16 autocast with
@@ -20,16 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def build(config: str, inference: bool, device: str) -> torch.nn.Module:
     from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
     from mmseg.registry import MODELS
 
-    from mmiml.utils.setup_env import _replace_syncbn, drop_training_only_branches
+    from mmiml.utils.setup_env import drop_training_only_branches
 
     cfg = Config.fromfile(config)
-    _replace_syncbn(cfg._cfg_dict)  # one process, no process group
     cfg.model.backbone.backbone.pretrained = None
     if inference:
         drop_training_only_branches(cfg)
-    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))  # one process, no process group
     model.init_weights()
     return model.to(device)
 

@@ -3,7 +3,7 @@
     python benchmarks/metric_throughput.py [--batch 16] [--size 512] [--repeats 7]
 
 Both sides take the same float32 probability maps and uint8 masks (0/1, 255 = ignore) and return
-per-image F1 and IoU at threshold 0.5 (metrics.md, ``image`` aggregation). The reference is the
+per-image F1 and IoU at threshold 0.5 (docs/metrics.md, ``image`` aggregation). The reference is the
 straightforward per-image numpy loop (float maps, products and sums, as IMDL-BenCo computes its
 confusion matrix); the vectorised side is ``mmiml.evaluation.functional``. Prints M pixels/s.
 """

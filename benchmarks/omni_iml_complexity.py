@@ -1,4 +1,4 @@
-"""Parameters and FLOPs of Omni-IML at paper scale, inference path only (issue 4).
+"""Parameters and FLOPs of Omni-IML at paper scale, inference path only.
 
     python benchmarks/omni_iml_complexity.py [--config configs/omni_iml_joint.py] [--size 512]
 
@@ -50,18 +50,18 @@ def main() -> None:
 
     from mmengine.analysis import FlopAnalyzer
     from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
     from mmseg.registry import MODELS
 
-    from mmiml.utils.setup_env import _replace_syncbn, register_all_modules
+    from mmiml.utils.setup_env import register_all_modules
 
     register_all_modules()
     from mmengine.registry import init_default_scope
 
     init_default_scope("mmseg")
     cfg = Config.fromfile(args.config)
-    _replace_syncbn(cfg._cfg_dict)
     cfg.model.backbone.backbone.pretrained = None  # counting needs no weights
-    model = MODELS.build(cfg.model).eval()
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
     train_m = millions(model)
     if model.with_neck and hasattr(model.neck, "strip_detection"):
         model.neck.strip_detection()

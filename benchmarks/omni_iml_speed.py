@@ -1,4 +1,4 @@
-"""CPU inference speed of the tiny Omni-IML against the tiny plain ConvNeXt-UPer (issue 4).
+"""CPU inference speed of the tiny Omni-IML against the tiny plain ConvNeXt-UPer.
 
     python benchmarks/omni_iml_speed.py [--size 256] [--batch 8] [--rounds 5] [--threads 2]
 
@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OMNI = "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
-PLAIN = "configs/baseline/convnext-atto_upernet_synthiml-cpu.py"
+OMNI = "configs/omni_iml/omni-iml_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PLAIN = "configs/plain_convnext_uper/upernet_convnext-atto_1xb8-1k_synthiml-cpu-128x128.py"
 
 
 def build(config: str) -> torch.nn.Module:

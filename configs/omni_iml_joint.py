@@ -1,4 +1,4 @@
-# Omni-IML, joint training on all four tasks: the paper recipe (omni_iml_model.md section 5).
+# Omni-IML, joint training on all four tasks: the paper recipe (docs/design/omni_iml.md section 5).
 # ConvNeXt-Base, 512 crops, 16 images per step (8 processes x 2), AdamW lr 1e-4 wd 0.05 with
 # stage-wise lr decay 0.9, poly with linear warm-up, 160k iterations, tasks sampled
 # natural:document:face:scene-text = 10:5:2:20.

@@ -1,4 +1,5 @@
-"""Anomaly Enhancement (design note section 4): residual enhancement + training-only detection."""
+"""Anomaly Enhancement (docs/design/omni_iml.md section 4): residual enhancement +
+training-only detection."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The benchmark (issue 6): profiles, result schema and checksum, planning, skip/resume, the
+"""The benchmark: profiles, result schema and checksum, planning, skip/resume, the
 leaderboard's determinism and the degradation report."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from mmiml.benchmark.result import (
 from mmiml.benchmark.zoo import BY_KEY, JOINT, OMNI, TRAIN_SETS, ZOO, get_models
 
 
-def test_every_zoo_config_exists_and_the_zoo_has_the_issue5_models():
+def test_every_zoo_config_exists_and_the_zoo_has_every_model_family():
     for model in ZOO:
         for train_set in model.train_sets:
             for scale in ("tiny", "paper"):

@@ -17,9 +17,10 @@ from helpers import (
 from mmseg.registry import MODELS
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
-TINY = ROOT / "configs/cat_net/cat-net-tiny_joint_synthiml-cpu.py"
-PAPER = ROOT / "configs/cat_net/cat-net_joint_160k.py"
+TINY = ROOT / "configs/cat_net/cat-net_hrnetv2-w8_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = ROOT / "configs/cat_net/cat-net_hrnetv2-w48_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _tiny(**over):
@@ -100,18 +101,17 @@ def test_paper_config_recipe_and_build():
     assert cfg.train_dataloader.sampler == dict(
         type="TaskWeightedInfiniteSampler",
         task_weights=dict(natural=10, document=5, face=2, scene_text=20))
-    from mmiml.utils.setup_env import _replace_syncbn
+    from mmengine.model import revert_sync_batchnorm
 
-    _replace_syncbn(cfg._cfg_dict)
-    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     assert model.backbone.out_channels == [24, 48, 96, 192]
     assert 100e6 < sum(p.numel() for p in model.parameters()) < 130e6
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs_train_and_test_on_one_task(task):
-    for path, base in [(ROOT / f"configs/cat_net/cat-net-tiny_{task}_synthiml-cpu.py", TINY),
-                       (ROOT / f"configs/cat_net/cat-net_{task}_160k.py", PAPER)]:
+    for path, base in [(ROOT / BY_KEY["cat_net"].config("tiny", task), TINY),
+                       (ROOT / BY_KEY["cat_net"].config("paper", task), PAPER)]:
         check_single_task_config(path, base, task)
 
 

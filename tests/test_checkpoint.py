@@ -80,3 +80,40 @@ def test_sanitize_tool_makes_a_trusted_file_loadable(tmp_path):
     loaded = _load_checkpoint(str(dst), map_location="cpu")
     assert torch.equal(loaded["state_dict"]["w"], torch.arange(3.0))
     assert loaded["meta"] == {"iter": 7}
+
+
+_PATCH_PROBE = """
+import json, torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+def state():
+    return {"getstate": getattr(HistoryBuffer.__getstate__, "__module__", None),
+            "loader": CheckpointLoader._schemes[""].__module__,
+            "safe": HistoryBuffer in torch.serialization.get_safe_globals()}
+
+import mmiml.engine, mmiml.utils.setup_env
+mmiml.utils.setup_env.register_all_modules()
+after_import = state()
+mmiml.engine.apply_mmengine_patches()
+after_call = state()
+mmiml.engine.apply_mmengine_patches()
+print(json.dumps([after_import, after_call, state()]))
+"""
+
+
+def test_importing_does_not_patch_mmengine_and_the_function_does():
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _PATCH_PROBE], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    after_import, after_call, after_second_call = json.loads(proc.stdout.splitlines()[-1])
+    assert after_import == {"getstate": "mmengine.logging.history_buffer",
+                            "loader": "mmengine.runner.checkpoint",
+                            "safe": False}
+    assert after_call == {"getstate": "mmiml.engine.checkpoint",
+                          "loader": "mmiml.engine.checkpoint", "safe": True}
+    assert after_second_call == after_call  # idempotent

@@ -60,7 +60,8 @@ def test_pretrained_path_through_config_options(tmp_path):
     from mmengine.config import Config
 
     cfg = Config.fromfile(
-        str(Path(__file__).resolve().parents[1] / "configs/baseline/convnext-base_upernet_160k.py"))
+        str(Path(__file__).resolve().parents[1] / "configs/plain_convnext_uper/"
+            "upernet_convnext-b_8xb2-160k_synthiml-joint-512x512.py"))
     cfg.merge_from_dict({"model.backbone.pretrained": "/weights/upernet.pth"})
     assert cfg.model.backbone.pretrained == "/weights/upernet.pth"
     path = tmp_path / "upernet.pth"

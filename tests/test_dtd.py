@@ -20,10 +20,11 @@ from helpers import (
 from mmengine.structures import PixelData
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/dtd"
-TINY = CONFIGS / "dtd-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "dtd_joint_160k.py"
+TINY = CONFIGS / "dtd_swin-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "dtd_swin-s_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _tiny(**over):
@@ -129,8 +130,8 @@ def test_single_pass_decoder_is_the_plain_cascade():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs(task):
-    check_single_task_config(CONFIGS / f"dtd-tiny_{task}_synthiml-cpu.py", TINY, task)
-    check_single_task_config(CONFIGS / f"dtd_{task}_160k.py", PAPER, task)
+    check_single_task_config(ROOT / BY_KEY["dtd"].config("tiny", task), TINY, task)
+    check_single_task_config(ROOT / BY_KEY["dtd"].config("paper", task), PAPER, task)
 
 
 def test_paper_config_is_convnext_vph_swin_s_stages_and_mid():
@@ -148,10 +149,9 @@ def test_paper_config_is_convnext_vph_swin_s_stages_and_mid():
     assert cfg.train_dataloader.sampler == dict(
         type="TaskWeightedInfiniteSampler",
         task_weights=dict(natural=10, document=5, face=2, scene_text=20))
-    from mmiml.utils.setup_env import _replace_syncbn
+    from mmengine.model import revert_sync_batchnorm
 
-    _replace_syncbn(cfg._cfg_dict)
-    model = build_model(cfg.model).eval()
+    model = revert_sync_batchnorm(build_model(cfg.model)).eval()
     assert 55e6 < sum(p.numel() for p in model.parameters()) < 70e6
     x = torch.randn(1, 3, 64, 64)
     dct = torch.randint(-20, 21, (1, 1, 64, 64), dtype=torch.int16)

@@ -121,3 +121,29 @@ def test_training_step_in_encoder_decoder() -> None:
     loss.backward()
     optim.step()
     assert model.decode_head.filters[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_fpn_is_the_top_down_fpn(align_corners: bool) -> None:
+    """mmseg's FPN inside the head computes the design's top-down FPN: 1x1 laterals, bilinear
+    upsample-and-add from the coarsest level down, then a 3x3 conv on every level."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    head = DynamicWeightDecoder(
+        in_channels=IN_CHANNELS, in_index=[0, 1, 2, 3], channels=16, num_classes=2, mode="off",
+        norm_cfg=dict(type="BN"), align_corners=align_corners,
+        loss_decode=dict(type="WeightedCrossEntropyLoss")).eval()
+    inputs = [torch.randn(2, c, 61 // s + 1, 75 // s + 1)  # sides not multiples of 2
+              for c, s in zip(IN_CHANNELS, (4, 8, 16, 32), strict=True)]
+    with torch.no_grad():
+        laterals = [conv(x) for conv, x in zip(head.fpn.lateral_convs, inputs, strict=True)]
+        for i in range(len(laterals) - 1, 0, -1):
+            laterals[i - 1] = laterals[i - 1] + F.interpolate(
+                laterals[i], size=laterals[i - 1].shape[2:], mode="bilinear",
+                align_corners=align_corners)
+        expected = [conv(x) for conv, x in zip(head.fpn.fpn_convs, laterals, strict=True)]
+        got = head.fpn(inputs)
+    assert len(got) == len(expected) == 4
+    for level, (e, g) in enumerate(zip(expected, got, strict=True)):
+        assert g.shape == e.shape and torch.equal(g, e), f"level {level}"

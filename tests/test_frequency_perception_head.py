@@ -1,4 +1,4 @@
-"""Frequency Perception Head and its DCT pieces (omni_iml_model.md section 1)."""
+"""Frequency Perception Head and its DCT pieces (docs/design/omni_iml.md section 1)."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""IMLMetric behaviour (shared/design/metrics.md): per-task + macro average, resizing to the
+"""IMLMetric behaviour (docs/metrics.md): per-task + macro average, resizing to the
 original size, null for undefined figures, authentic policies, false alarms, image-level and
 threshold-free figures, and "every image scored exactly once" over uneven batches and 2 processes.
 """

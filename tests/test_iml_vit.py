@@ -18,10 +18,11 @@ from helpers import (
 )
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/iml_vit"
-TINY = CONFIGS / "iml-vit-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "iml-vit_joint_160k.py"
+TINY = CONFIGS / "iml-vit_vit-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "iml-vit_vit-b_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _tiny():
@@ -119,8 +120,8 @@ def test_predict_gives_two_class_logits_at_input_size():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs(task):
-    check_single_task_config(CONFIGS / f"iml-vit-tiny_{task}_synthiml-cpu.py", TINY, task)
-    check_single_task_config(CONFIGS / f"iml-vit_{task}_160k.py", PAPER, task)
+    check_single_task_config(ROOT / BY_KEY["iml_vit"].config("tiny", task), TINY, task)
+    check_single_task_config(ROOT / BY_KEY["iml_vit"].config("paper", task), PAPER, task)
 
 
 def test_paper_config_is_vit_b_with_simple_fpn():

@@ -1,4 +1,4 @@
-"""Compatibility clauses of shared/design/metrics.md, proven on random and edge-case masks.
+"""Compatibility clauses of docs/metrics.md, proven on random and edge-case masks.
 
 - With authentic images excluded, the ``image`` aggregation equals IMDL-BenCo's per-image F1/IoU
   (threshold 0.5, epsilon 1e-8, padding masked out) to 1e-6.

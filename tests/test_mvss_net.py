@@ -14,7 +14,7 @@ from helpers import (
     shrink_sample,
 )
 
-TINY = ROOT / "configs/mvss_net/mvss-net-tiny_joint_synthiml-cpu.py"
+TINY = ROOT / "configs/mvss_net/mvss-net_r18-d8_1xb8-1k_synthiml-cpu-joint-128x128.py"
 MAX_ITERS = 300
 
 
@@ -106,6 +106,29 @@ def test_predict_and_tensor_outputs():
     prob = out[0].seg_logits.data.softmax(0)
     assert prob.min() >= 0 and prob.max() <= 1 and torch.isfinite(prob).all()
     assert tensor.shape[:2] == (2, 2)
+
+
+def test_dual_attention_is_danets():
+    """The head's position/channel attention (mmseg's PAM/CAM) computes DANet's formulas:
+    ``x + g * V softmax(Q^T K)^T`` and ``x + g * softmax(max(E) - E) X`` with ``E = X X^T``."""
+    head = _model().decode_head.eval()
+    x = torch.randn(2, head.channels, 5, 7)
+    with torch.no_grad():
+        for attn in (head.pam, head.cam):
+            attn.gamma.scale.fill_(0.5)
+        f = x.flatten(2)  # B x C x N
+        pam = head.pam
+        q = pam.query_project(x).flatten(2)
+        k = pam.key_project(x).flatten(2)
+        v = pam.value_project(x).flatten(2)
+        attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # B x N x N, rows sum to 1
+        expected_pam = x + 0.5 * (v @ attn.transpose(1, 2)).view_as(x)
+        energy = f @ f.transpose(1, 2)  # B x C x C
+        energy = energy.amax(dim=-1, keepdim=True) - energy
+        expected_cam = x + 0.5 * (torch.softmax(energy, dim=-1) @ f).view_as(x)
+        assert torch.allclose(pam(x), expected_pam, atol=1e-5)
+        assert torch.allclose(head.cam(x), expected_cam, atol=1e-5)
+    assert q.shape[1] == max(head.channels // 8, 1)  # query/key reduced to channels // 8
 
 
 @pytest.mark.slow

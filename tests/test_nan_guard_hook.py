@@ -18,7 +18,7 @@ from mmengine.runner.priority import get_priority
 from mmiml.datasets.demo_splices import make_demo_splices
 from mmiml.engine import NaNGuardHook, NonFiniteLossError
 
-CONFIG = ROOT / "configs/baseline/convnext-atto_upernet_demo-cpu.py"
+CONFIG = ROOT / "configs/plain_convnext_uper/upernet_convnext-atto_1xb8-400_demo-splices-128x128.py"
 
 
 def _runner(iteration: int) -> SimpleNamespace:

@@ -8,14 +8,16 @@ import pytest
 import torch
 from helpers import ROOT, check_single_task_config, make_batch
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from mmiml import TASKS
-from mmiml.utils.setup_env import _replace_syncbn, drop_training_only_branches
+from mmiml.benchmark.zoo import BY_KEY
+from mmiml.utils.setup_env import drop_training_only_branches
 
 JOINT = ROOT / "configs/omni_iml_joint.py"
-TINY = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
+TINY = ROOT / "configs/omni_iml/omni-iml_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
 ABLATIONS = {"force-fused": ("backbone", "force", "fused"),
              "force-rgb": ("backbone", "force", "rgb"),
              "dwd-off": ("decode_head", "mode", "off"),
@@ -53,25 +55,26 @@ def test_paper_recipe():
 def test_paper_config_builds_and_ade20k_path_is_optional(tmp_path):
     init_default_scope("mmseg")
     cfg = _cfg(JOINT)
-    _replace_syncbn(cfg._cfg_dict)
     cfg.model.backbone.backbone.pretrained = str(tmp_path / "absent.pth")
-    model = MODELS.build(cfg.model)  # missing checkpoint: warning + random init, no error
+    # missing checkpoint: warning + random init, no error
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     assert model.backbone.convnext.init_cfg is None
     assert model.neck.with_detection
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs_train_and_test_on_one_task(task):
-    for path, base in [(ROOT / f"configs/omni_iml/omni-iml-tiny_{task}_synthiml-cpu.py", TINY),
-                       (ROOT / f"configs/omni_iml/omni-iml_{task}_160k.py", JOINT)]:
+    for path, base in [(ROOT / BY_KEY["omni_iml"].config("tiny", task), TINY),
+                       (ROOT / BY_KEY["omni_iml"].config("paper", task), JOINT)]:
         check_single_task_config(path, base, task)
 
 
 @pytest.mark.parametrize("name", sorted(ABLATIONS))
 def test_ablation_configs_change_only_their_switch(name):
     part, key, value = ABLATIONS[name]
-    for path, base in [(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py", TINY),
-                       (ROOT / f"configs/omni_iml/ablations/omni-iml_joint_{name}.py", JOINT)]:
+    ablation = BY_KEY[f"omni_iml-{name}"]
+    for path, base in [(ROOT / ablation.config("tiny", "joint"), TINY),
+                       (ROOT / ablation.config("paper", "joint"), JOINT)]:
         cfg, ref = _cfg(path), _cfg(base)
         if key is None:
             assert cfg.model[part] is None
@@ -86,7 +89,7 @@ def test_ablation_configs_change_only_their_switch(name):
 def test_tiny_ablations_build_and_run(tmp_path):
     init_default_scope("mmseg")
     for name in ABLATIONS:
-        cfg = _cfg(ROOT / f"configs/omni_iml/ablations/omni-iml-tiny_joint_{name}.py")
+        cfg = _cfg(ROOT / BY_KEY[f"omni_iml-{name}"].config("tiny", "joint"))
         model = MODELS.build(cfg.model).train()
         losses = model(**model.data_preprocessor(make_batch(), True), mode="loss")
         assert ("ae.loss_rpn_cls" in losses) == (name != "ae-off"), name
@@ -140,7 +143,8 @@ def test_one_backward_of_the_tiny_model_reaches_every_branch():
         assert all(g[k].abs().sum() > 0 for k in range(g.shape[0])), name
 
 
-@pytest.mark.parametrize("path", [JOINT, ROOT / "configs/baseline/convnext-base_upernet_160k.py"])
+@pytest.mark.parametrize(
+    "path", [JOINT, ROOT / BY_KEY["plain_convnext_uper"].config("paper", "joint")])
 def test_paper_configs_preprocess_a_training_batch(path):
     """The preprocessor settings of the 512-crop configs are valid together (size vs divisor)."""
     init_default_scope("mmseg")

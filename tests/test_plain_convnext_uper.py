@@ -15,10 +15,11 @@ from helpers import (
 )
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/plain_convnext_uper"
-TINY = CONFIGS / "plain-convnext-uper-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "plain-convnext-uper_joint_160k.py"
+TINY = CONFIGS / "upernet_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "upernet_convnext-b_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def test_tiny_training_step_is_finite_and_reaches_every_stage():
@@ -50,15 +51,15 @@ def test_tiny_prediction_is_two_class_logits_at_input_size():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs(task):
-    check_single_task_config(CONFIGS / f"plain-convnext-uper-tiny_{task}_synthiml-cpu.py", TINY,
-                             task)
-    check_single_task_config(CONFIGS / f"plain-convnext-uper_{task}_160k.py", PAPER, task)
+    zoo = BY_KEY["plain_convnext_uper"]
+    check_single_task_config(ROOT / zoo.config("tiny", task), TINY, task)
+    check_single_task_config(ROOT / zoo.config("paper", task), PAPER, task)
 
 
 def test_paper_config_is_convnext_base_uperhead_with_the_omni_recipe():
     cfg = load_config(PAPER)
-    omni = load_config(ROOT / "configs/baseline/convnext-base_upernet_160k.py")
-    assert cfg.model == omni.model  # the same model as the baseline's paper config
+    base = load_config(ROOT / "configs/_base_/models/convnext_upernet.py")
+    assert cfg.model == base.model  # the plain model base, nothing changed on top
     assert cfg.model.backbone.arch == "base" and cfg.model.decode_head.channels == 512
     assert cfg.optim_wrapper.constructor == "LearningRateDecayOptimizerConstructor"
     assert cfg.train_cfg.max_iters == 160000

@@ -16,10 +16,11 @@ from helpers import (
 )
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/pscc_net"
-TINY = CONFIGS / "pscc-net-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "pscc-net_joint_160k.py"
+TINY = CONFIGS / "pscc-net_hrnetv2-w8_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "pscc-net_hrnetv2-w18-small_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _tiny():
@@ -147,8 +148,8 @@ def test_predict_gives_two_class_logits_at_input_size():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs(task):
-    check_single_task_config(CONFIGS / f"pscc-net-tiny_{task}_synthiml-cpu.py", TINY, task)
-    check_single_task_config(CONFIGS / f"pscc-net_{task}_160k.py", PAPER, task)
+    check_single_task_config(ROOT / BY_KEY["pscc_net"].config("tiny", task), TINY, task)
+    check_single_task_config(ROOT / BY_KEY["pscc_net"].config("paper", task), PAPER, task)
 
 
 def test_paper_config_is_hrnet_w18_with_four_scales():

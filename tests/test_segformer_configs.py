@@ -13,10 +13,11 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/segformer"
-TINY = CONFIGS / "segformer-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "segformer_joint_160k.py"
+TINY = CONFIGS / "segformer_mit-b0_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "segformer_mit-b2_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _build(config: Path):
@@ -64,7 +65,7 @@ def test_tiny_prediction_is_two_class_logits_at_input_size():
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs_use_one_task_and_the_joint_model(task):
     joint = Config.fromfile(str(TINY))
-    cfg = Config.fromfile(str(CONFIGS / f"segformer-tiny_{task}_synthiml-cpu.py"))
+    cfg = Config.fromfile(str(ROOT / BY_KEY["segformer"].config("tiny", task)))
     assert cfg.model.to_dict() == joint.model.to_dict()
     assert cfg.train_dataloader.sampler.to_dict() == {"type": "InfiniteSampler", "shuffle": True}
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
@@ -72,7 +73,7 @@ def test_single_task_configs_use_one_task_and_the_joint_model(task):
     assert cfg.train_cfg.max_iters == joint.train_cfg.max_iters == 1000
     assert cfg.optim_wrapper.to_dict() == joint.optim_wrapper.to_dict()
 
-    paper = Config.fromfile(str(CONFIGS / f"segformer_{task}_160k.py"))
+    paper = Config.fromfile(str(ROOT / BY_KEY["segformer"].config("paper", task)))
     paper_joint = Config.fromfile(str(PAPER))
     assert paper.model.to_dict() == paper_joint.model.to_dict()
     assert paper.train_dataloader.sampler.type == "InfiniteSampler"

@@ -15,7 +15,7 @@ from helpers import ROOT, subprocess_env, train_cfg_options
 
 from mmiml.datasets.demo_splices import make_demo_splices
 
-CONFIG = ROOT / "configs/baseline/convnext-atto_upernet_demo-cpu.py"
+CONFIG = ROOT / "configs/plain_convnext_uper/upernet_convnext-atto_1xb8-400_demo-splices-128x128.py"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_omni_iml_tiny_twin_trains_and_tests_to_json_with_gate_statistics(tmp_pa
 
     manifest = make_synthiml(tmp_path / "synthiml", per_split={"train": 4, "test": 3}, size=64,
                              seed=2, progress=False)
-    config = ROOT / "configs/omni_iml/omni-iml-tiny_joint_synthiml-cpu.py"
+    config = ROOT / "configs/omni_iml/omni-iml_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"
     work = tmp_path / "work"
     options = [*train_cfg_options(manifest, max_iters=6, ckpt_interval=6),
                *(f"{loader}.dataset.synthiml=None" for loader in

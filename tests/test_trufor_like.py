@@ -16,10 +16,11 @@ from helpers import (
 )
 
 from mmiml import TASKS
+from mmiml.benchmark.zoo import BY_KEY
 
 CONFIGS = ROOT / "configs/trufor_like"
-TINY = CONFIGS / "trufor-like-tiny_joint_synthiml-cpu.py"
-PAPER = CONFIGS / "trufor-like_joint_160k.py"
+TINY = CONFIGS / "trufor-like_mit-b0_1xb8-1k_synthiml-cpu-joint-128x128.py"
+PAPER = CONFIGS / "trufor-like_mit-b2_8xb2-160k_synthiml-joint-512x512.py"
 
 
 def _tiny_model():
@@ -98,13 +99,13 @@ def test_tiny_prediction_has_logits_and_confidence_at_input_size():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_single_task_configs_use_one_task_and_the_joint_model(task):
-    check_single_task_config(CONFIGS / f"trufor-like-tiny_{task}_synthiml-cpu.py", TINY, task)
-    check_single_task_config(CONFIGS / f"trufor-like_{task}_160k.py", PAPER, task)
+    check_single_task_config(ROOT / BY_KEY["trufor_like"].config("tiny", task), TINY, task)
+    check_single_task_config(ROOT / BY_KEY["trufor_like"].config("paper", task), PAPER, task)
 
 
 def test_tiny_config_matches_the_segformer_twin_data_and_schedule():
     cfg = load_config(TINY)
-    ref = load_config(ROOT / "configs/segformer/segformer-tiny_joint_synthiml-cpu.py")
+    ref = load_config(ROOT / BY_KEY["segformer"].config("tiny", "joint"))
     assert cfg.train_dataloader == ref.train_dataloader
     assert cfg.train_cfg == ref.train_cfg and cfg.optim_wrapper == ref.optim_wrapper
     assert cfg.param_scheduler == ref.param_scheduler
@@ -113,7 +114,7 @@ def test_tiny_config_matches_the_segformer_twin_data_and_schedule():
 
 def test_paper_config_resolves_and_builds():
     cfg = load_config(PAPER)
-    ref = load_config(ROOT / "configs/segformer/segformer_joint_160k.py")
+    ref = load_config(ROOT / BY_KEY["segformer"].config("paper", "joint"))
     assert cfg.model.backbone.mit.embed_dims == 64
     assert cfg.model.backbone.mit.num_layers == [3, 4, 6, 3]
     assert cfg.model.backbone.noise_extractor.depth == 17

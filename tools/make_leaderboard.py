@@ -99,10 +99,11 @@ def _section(profile: str, docs: list[dict[str, Any]], out: Path) -> list[str]:
         f"{len(trained)} trained runs and {len(docs) - len(trained)} lower-bound references; "
         f"the runs' wall times add up to {total / 60:.1f} min.",
         "",
+        # the link is relative to leaderboard/README.md (fixed, so --check compares equal)
         f"Training budget: {'; '.join(budgets) or '-'} (the same for every model and training "
         "set). Figures: threshold 0.5, authentic images excluded from the pixel figures, "
         "per-image means (`image` aggregation) unless marked `_ds` (one confusion matrix per "
-        "task). See `shared/design/metrics.md`.",
+        "task). Definitions: [docs/metrics.md](../docs/metrics.md).",
         "",
         "### Joint training: per-task IoU and F1",
         "",

@@ -6,7 +6,7 @@
         --workers 2 --authentic-ratio 0.2 [--photos DIR] [--faces DIR] [--fonts DIR]
 
 Writes images, binary PNG masks, manifest.jsonl plus train/val/test.jsonl (manifest format of
-metrics.md, with manipulation, provenance, details and post per line) and synthiml.json.
+docs/metrics.md, with manipulation, provenance, details and post per line) and synthiml.json.
 The same arguments give byte-identical output.
 """
 

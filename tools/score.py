@@ -1,4 +1,4 @@
-"""Score saved prediction maps of any tool with mmiml's metric (shared/design/metrics.md).
+"""Score saved prediction maps of any tool with mmiml's metric (docs/metrics.md).
 
     python tools/score.py --pred DIR --manifest MANIFEST [--out result.json] [--split test]
         [--threshold 0.5] [--skip-missing] [--resize]

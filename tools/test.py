@@ -1,7 +1,8 @@
 """Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out result.json]``.
 
 Writes the same result JSON as tools/score.py (schema mmiml-result/1) and prints the per-task
-table.
+table. Distributed: ``bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS``, or on a slurm
+cluster ``bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT`` (GPUs only).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 
 from mmengine.runner import Runner
 
+from mmiml.engine import apply_mmengine_patches
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     add_common_args,
@@ -37,6 +39,7 @@ def main() -> None:
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f"{args.checkpoint}: checkpoint file not found")
     register_all_modules()
+    apply_mmengine_patches()  # checkpoints load with weights_only=True
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     drop_training_only_branches(cfg)

@@ -1,6 +1,7 @@
 """Train an mmiml model: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]``.
 
-Distributed: ``bash tools/dist_train.sh CONFIG NUM_PROCS`` (gloo on CPU, nccl on GPU).
+Distributed: ``bash tools/dist_train.sh CONFIG NUM_PROCS`` (gloo on CPU, nccl on GPU), or on
+a slurm cluster ``bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR]`` (GPUs only).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 
 from mmengine.runner import Runner
 
+from mmiml.engine import apply_mmengine_patches
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     add_common_args,
@@ -38,6 +40,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules()
+    apply_mmengine_patches()  # checkpoints load with weights_only=True
     cfg = load_config(args)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None

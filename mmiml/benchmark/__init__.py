@@ -1,1 +1,1 @@
-"""The benchmark: model zoo registry, profiles, provenance, runs and reports (issue 6)."""
+"""The benchmark: model zoo registry, profiles, provenance, runs and reports."""

@@ -11,47 +11,25 @@ from typing import Any
 
 import torch
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from torch import nn
 
+from mmiml.utils.config import drop_pretrained, find_type
+from mmiml.utils.setup_env import drop_training_only_branches
+
 NA = "n/a"
-
-
-def _no_checkpoints(node: Any) -> None:
-    """Random init: drop every ``pretrained`` path and ``Pretrained`` init_cfg in place."""
-    if isinstance(node, dict):
-        if isinstance(node.get("pretrained"), str):
-            node["pretrained"] = None
-        init = node.get("init_cfg")
-        if isinstance(init, dict) and init.get("type") == "Pretrained":
-            node["init_cfg"] = None
-        for value in node.values():
-            _no_checkpoints(value)
-    elif isinstance(node, list | tuple):
-        for value in node:
-            _no_checkpoints(value)
-
-
-def _has_transform(node: Any, name: str) -> bool:
-    if isinstance(node, dict):
-        return node.get("type") == name or any(_has_transform(v, name) for v in node.values())
-    if isinstance(node, list | tuple):
-        return any(_has_transform(v, name) for v in node)
-    return False
 
 
 def load(config: str | Config) -> tuple[nn.Module, bool]:
     """The config's inference-form model (eval, random init) and whether it reads the DCT."""
     from mmseg.registry import MODELS
 
-    from mmiml.utils.setup_env import _replace_syncbn, drop_training_only_branches
-
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
-    _replace_syncbn(cfg._cfg_dict)
-    _no_checkpoints(cfg._cfg_dict["model"])
+    drop_pretrained(cfg.model)
     drop_training_only_branches(cfg)
-    uses_dct = _has_transform(cfg.get("test_pipeline"), "LoadJpegDCT") or _has_transform(
-        cfg.get("test_dataloader"), "LoadJpegDCT")
-    model = MODELS.build(cfg.model)
+    uses_dct = find_type([cfg.get("test_pipeline"), cfg.get("test_dataloader")],
+                         "LoadJpegDCT") is not None
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))  # one process: plain BN
     return model.eval(), uses_dct
 
 

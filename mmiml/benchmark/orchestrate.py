@@ -3,12 +3,14 @@ its own process, with skip/resume, progress, ETA and a failure summary (``tools/
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,10 @@ from typing import Any
 from . import provenance
 from .profiles import BenchmarkProfile
 from .result import load_benchmark_result, result_filename
+from .run import LOWER_BOUND_NAMES, LOWER_BOUND_PREFIX, run_config, run_lower_bound
 from .zoo import TRAIN_SETS, ZooModel, pick
 
 ROOT = provenance.ROOT
-LOWER_BOUND_PREFIX = "lower_bound:"
 
 
 @dataclass
@@ -52,8 +54,6 @@ def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str
          results_dir: Path, work_root: Path, *, lower_bounds: bool = True) -> list[Run]:
     """The runs of a benchmark, in order: models in zoo order, then training sets, then seeds;
     the lower-bound references first (fast, and they show the data is readable)."""
-    from .run import LOWER_BOUND_NAMES, run_config
-
     runs: list[Run] = []
     if lower_bounds:
         for name in LOWER_BOUND_NAMES:
@@ -220,11 +220,6 @@ def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: i
 
 
 def _run_in_process(run: Run, profile: BenchmarkProfile) -> None:
-    import contextlib
-    import traceback
-
-    from .run import run_lower_bound
-
     run.work_dir.mkdir(parents=True, exist_ok=True)
     log_path = run.work_dir / "benchmark.log"
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Benchmark profiles: which configs, how long, on which data (issue 6).
+"""Benchmark profiles: which configs, how long, on which data.
 
 A profile turns a model's config into the config a benchmark run trains: the scale of the
 config (tiny CPU twin or paper), an optional iteration budget (the schedule is rescaled to it,
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from mmengine.config import Config
+
+from mmiml.utils.config import find_type, iter_dicts
 
 from .zoo import ZooModel, get_models
 
@@ -50,7 +51,7 @@ class BenchmarkProfile:
 
     def budget(self, cfg: Config) -> str:
         """The training budget of a resolved run config, in words (printed on the leaderboard)."""
-        crop = _crop_of(cfg) or "?"
+        crop = crop_of(cfg) or "?"
         return (f"{cfg.train_cfg.max_iters} iterations x batch {cfg.train_dataloader.batch_size}"
                 f" at {crop}x{crop} px")
 
@@ -87,21 +88,11 @@ def get_profile(name: str, max_iters: int | None = None) -> BenchmarkProfile:
         description=f"{profile.description} (budget changed to {max_iters} iterations)")
 
 
-def _walk(node: Any):
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from _walk(v)
-    elif isinstance(node, list | tuple):
-        for v in node:
-            yield from _walk(v)
-
-
-def _crop_of(cfg: Config) -> int | None:
-    for node in _walk(cfg.train_dataloader.dataset.get("pipeline", [])):
-        if node.get("type") == "GridAlignedRandomCrop":
-            return int(node["crop_size"][0])
-    return None
+def crop_of(cfg: Config) -> int | None:
+    """The training crop side of a resolved config (its ``GridAlignedRandomCrop``), or
+    ``None`` when the training pipeline has no such crop."""
+    crop = find_type(cfg.train_dataloader.dataset.get("pipeline", []), "GridAlignedRandomCrop")
+    return int(crop["crop_size"][0]) if crop else None
 
 
 def _rescale_schedule(cfg: Config, max_iters: int) -> None:
@@ -145,7 +136,7 @@ def apply_profile(cfg: Config, profile: BenchmarkProfile, *, seed: int) -> Confi
             cfg[loader].dataset.ann_file = ann
             cfg[loader].dataset.synthiml = spec
     if profile.crop is not None:
-        for node in _walk(cfg.train_dataloader.dataset.get("pipeline", [])):
+        for node in iter_dicts(cfg.train_dataloader.dataset.get("pipeline", [])):
             if node.get("type") == "GridAlignedRandomCrop":
                 node["crop_size"] = (profile.crop, profile.crop)
     if profile.batch_size is not None:

@@ -1,4 +1,4 @@
-"""Provenance of a benchmark result: code, config, data and software it came from (issue 6)."""
+"""Provenance of a benchmark result: code, config, data and software it came from."""
 from __future__ import annotations
 
 import hashlib

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mmiml.evaluation.result_json import check_json_schema, validate_result
+from mmiml.evaluation.result_json import check_json_schema, validate_result, write_json
 
 from .zoo import JOINT, TRAIN_SETS
 
@@ -31,7 +31,7 @@ _HASH = {"type": "string"}
 BENCHMARK_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "$id": BENCHMARK_SCHEMA_ID,
-    "title": "mmiml benchmark result (issue 6)",
+    "title": "mmiml benchmark result (docs/metrics.md)",
     "type": "object",
     "additionalProperties": False,
     "required": ["schema", "profile", "model", "model_name", "train_set", "seed", "kind",
@@ -136,14 +136,7 @@ def write_benchmark_result(doc: dict[str, Any], path: str | os.PathLike[str]) ->
     """Add the checksum, validate and write ``doc`` atomically."""
     doc["sha256"] = checksum(doc)
     validate_benchmark_result(doc, str(path))
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, allow_nan=False, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, out)
-    return out
+    return write_json(doc, path, indent=1)
 
 
 def load_benchmark_result(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -32,7 +32,9 @@ from mmengine.dist import barrier, get_rank, get_world_size
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from mmiml.engine import apply_mmengine_patches
 from mmiml.evaluation.result_json import METRIC_SPEC_VERSION, SCHEMA_ID
+from mmiml.utils.config import drop_pretrained
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     drop_training_only_branches,
@@ -41,8 +43,7 @@ from mmiml.utils.setup_env import (
 )
 
 from . import complexity, provenance
-from .orchestrate import LOWER_BOUND_PREFIX
-from .profiles import BenchmarkProfile, _crop_of, apply_profile, get_profile
+from .profiles import BenchmarkProfile, apply_profile, crop_of, get_profile
 from .result import NO_TRAINING, write_benchmark_result
 from .zoo import BY_KEY, ZooModel
 
@@ -51,6 +52,9 @@ TRAIN_DONE = "train_done.json"
 
 #: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
 LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
+
+#: ``--model`` of a lower-bound run: this prefix and one of LOWER_BOUND_NAMES
+LOWER_BOUND_PREFIX = "lower_bound:"
 
 #: iterations left out of the training throughput (data-loader start, first-call overheads)
 _WARMUP_ITERS = 5
@@ -122,7 +126,7 @@ def _complexity(cfg: Config, crop: int | None) -> dict[str, Any]:
     from mmseg.registry import MODELS
 
     train_cfg = copy.deepcopy(cfg)
-    complexity._no_checkpoints(train_cfg._cfg_dict["model"])
+    drop_pretrained(train_cfg.model)
     train_model = MODELS.build(train_cfg.model)
     params_train = sum(p.numel() for p in train_model.parameters()) / 1e6
     del train_model
@@ -208,6 +212,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
         raise ValueError(f"unknown model {model_key!r}; the zoo has {', '.join(BY_KEY)}")
     model = BY_KEY[model_key]
     register_all_modules()
+    apply_mmengine_patches()  # the test loads the checkpoint with weights_only=True
     init_default_scope("mmseg")
     cfg = run_config(model, profile, train_set, seed)
     config_hash = provenance.config_hash(cfg)
@@ -232,7 +237,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     result, test_wall, n_test = _test(cfg, work, checkpoint, launcher)
     if result is None:
         return None
-    crop = _crop_of(cfg)
+    crop = crop_of(cfg)
     doc: dict[str, Any] = {
         "schema": "mmiml-benchmark/1",
         "profile": profile.name,

@@ -1,11 +1,15 @@
 """The model zoo as the benchmark sees it: one entry per model, its configs and its trainings.
 
-Single source for ``tools/benchmark.py``, ``tools/make_leaderboard.py`` and
-``benchmarks/model_zoo.py``. Config paths are patterns with ``{train}`` = a task or ``joint``.
+Single source for ``tools/benchmark.py``, ``tools/make_leaderboard.py``,
+``tools/make_metafiles.py`` (the metafiles) and ``benchmarks/model_zoo.py``. Config paths are
+patterns with ``{train}`` = a task or ``joint`` (written with hyphens, ``scene-text``: the file
+names follow OpenMMLab's ``{algorithm}_{backbone}_{N}xb{B}-{schedule}_{data}-{crop}``, where
+``_`` separates the fields).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from mmiml import TASKS
 
@@ -47,37 +51,43 @@ class ZooModel:
         pattern = {"tiny": self.tiny, "paper": self.paper}.get(scale)
         if pattern is None:
             raise ValueError(f"unknown config scale {scale!r}: expected 'tiny' or 'paper'")
-        return pattern.format(train=train_set)
+        return pattern.format(train=train_set.replace("_", "-"))
 
 
-def _family(key: str, name: str, folder: str, stem: str, note: str = "") -> ZooModel:
+def _family(key: str, name: str, folder: str, algorithm: str, tiny_backbone: str,
+            paper_backbone: str, note: str = "", **extra: Any) -> ZooModel:
+    """A family whose tiny twins train 1k iterations of batch 8 on one process at 128 px and
+    whose paper configs 160k iterations of 2 images on each of 8 GPUs at 512 px."""
     return ZooModel(key, name,
-                    tiny=f"configs/{folder}/{stem}-tiny_{{train}}_synthiml-cpu.py",
-                    paper=f"configs/{folder}/{stem}_{{train}}_160k.py", note=note)
+                    tiny=f"configs/{folder}/{algorithm}_{tiny_backbone}_1xb8-1k_"
+                         "synthiml-cpu-{train}-128x128.py",
+                    paper=f"configs/{folder}/{algorithm}_{paper_backbone}_8xb2-160k_"
+                          "synthiml-{train}-512x512.py", note=note, **extra)
 
 
 OMNI = "omni_iml"
 
 ZOO: tuple[ZooModel, ...] = (
-    _family("plain_convnext_uper", "ConvNeXt-UPer (plain)", "plain_convnext_uper",
-            "plain-convnext-uper", "the paper's baseline row: Omni-IML without its components"),
-    ZooModel(OMNI, "Omni-IML",
-             tiny="configs/omni_iml/omni-iml-tiny_{train}_synthiml-cpu.py",
-             paper="configs/omni_iml/omni-iml_{train}_160k.py",
-             paper_overrides={JOINT: "configs/omni_iml_joint.py"},
-             note="ours: first public implementation"),
-    _family("segformer", "SegFormer", "segformer", "segformer"),
-    _family("mvss_net", "MVSS-Net", "mvss_net", "mvss-net"),
-    _family("pscc_net", "PSCC-Net", "pscc_net", "pscc-net"),
-    _family("cat_net", "CAT-Net", "cat_net", "cat-net"),
-    _family("dtd", "DTD", "dtd", "dtd"),
-    _family("trufor_like", "TruFor-like", "trufor_like", "trufor-like",
+    _family("plain_convnext_uper", "ConvNeXt-UPer (plain)", "plain_convnext_uper", "upernet",
+            "convnext-atto", "convnext-b",
+            "the paper's baseline row: Omni-IML without its components"),
+    _family(OMNI, "Omni-IML", "omni_iml", "omni-iml", "convnext-atto", "convnext-b",
+            "ours: first public implementation",
+            paper_overrides={JOINT: "configs/omni_iml_joint.py"}),
+    _family("segformer", "SegFormer", "segformer", "segformer", "mit-b0", "mit-b2"),
+    _family("mvss_net", "MVSS-Net", "mvss_net", "mvss-net", "r18-d8", "r50-d8"),
+    _family("pscc_net", "PSCC-Net", "pscc_net", "pscc-net", "hrnetv2-w8", "hrnetv2-w18-small"),
+    _family("cat_net", "CAT-Net", "cat_net", "cat-net", "hrnetv2-w8", "hrnetv2-w48"),
+    _family("dtd", "DTD", "dtd", "dtd", "swin-atto", "swin-s"),
+    _family("trufor_like", "TruFor-like", "trufor_like", "trufor-like", "mit-b0", "mit-b2",
             "Noiseprint++ weights are not available: the noise extractor is trained from "
             "scratch with the rest"),
-    _family("iml_vit", "IML-ViT", "iml_vit", "iml-vit"),
+    _family("iml_vit", "IML-ViT", "iml_vit", "iml-vit", "vit-atto", "vit-b"),
     *(ZooModel(f"{OMNI}-{abl}", f"Omni-IML {label}",
-               tiny=f"configs/omni_iml/ablations/omni-iml-tiny_joint_{abl}.py",
-               paper=f"configs/omni_iml/ablations/omni-iml_joint_{abl}.py",
+               tiny=f"configs/omni_iml/ablations/omni-iml-{abl}_convnext-atto_1xb8-1k_"
+                    "synthiml-cpu-joint-128x128.py",
+               paper=f"configs/omni_iml/ablations/omni-iml-{abl}_convnext-b_8xb2-160k_"
+                     "synthiml-joint-512x512.py",
                train_sets=(JOINT,), ablation_of=OMNI, note=desc)
       for abl, label, desc in (
           ("force-rgb", "w/o frequency (forced RGB)",

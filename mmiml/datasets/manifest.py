@@ -1,6 +1,6 @@
 """Reading and writing mmiml manifests (JSON lines, one sample per line).
 
-Format (public, see shared/design/metrics.md)::
+Format (public, see docs/metrics.md)::
 
     {"image": path, "mask": path or null, "task": "natural"|"document"|"face"|"scene_text",
      "source": dataset name, "split": "train"|"val"|"test", ...more keys allowed}

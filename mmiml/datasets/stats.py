@@ -1,6 +1,6 @@
 """Descriptive statistics of a manifest: counts, manipulation kinds, mask areas, JPEG history.
 
-Works on any manifest (shared/design/metrics.md). The SynthIML keys ``manipulation``,
+Works on any manifest (docs/metrics.md). The SynthIML keys ``manipulation``,
 ``provenance``, ``post`` and ``size`` are optional; a missing key is reported as such
 ('unknown') rather than guessed, except that an image whose mask is null is 'authentic'.
 """
@@ -167,19 +167,18 @@ def dataset_stats(
             "jpeg_quality": jpeg_quality, "jpeg_passes": jpeg_passes, "samples": df}
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    """Markdown table without the optional ``tabulate`` dependency of DataFrame.to_markdown."""
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "-" if np.isnan(v) else f"{v:.4f}"
-        return str(v)
+def _cell(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "-" if np.isnan(v) else f"{v:.4f}"
+    return str(v)
 
-    head = [df.index.name or ""] + [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    # itertuples, not iterrows: iterrows upcasts a row of ints and floats to floats.
-    for idx, *values in df.itertuples(name=None):
-        lines.append("| " + " | ".join([str(idx)] + [cell(v) for v in values]) + " |")
-    return "\n".join(lines)
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """``df`` as a markdown table (``DataFrame.to_markdown``), the index as first column;
+    floats with 4 decimals, NaN as ``-``."""
+    # map cell by cell: a row of ints and floats would otherwise be upcast to floats
+    cells = df.map(_cell) if hasattr(df, "map") else df.applymap(_cell)
+    return cells.to_markdown(disable_numparse=True)
 
 
 _SECTIONS = (
@@ -198,7 +197,7 @@ def stats_markdown(stats: Mapping[str, pd.DataFrame], title: str | None = None) 
     parts = [f"# {title}" if title else "# Dataset statistics"]
     for key, heading in _SECTIONS:
         if key in stats:
-            parts += ["", f"## {heading}", "", _md_table(stats[key])]
+            parts += ["", f"## {heading}", "", markdown_table(stats[key])]
     return "\n".join(parts) + "\n"
 
 

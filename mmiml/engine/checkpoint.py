@@ -2,10 +2,10 @@
 
 Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``, and mmengine's ``--resume``
 fails on the ``HistoryBuffer`` objects that its MessageHub stores. Turning ``weights_only`` off
-would let any checkpoint run arbitrary code, so instead we allow-list the few types mmengine
-writes, and replace mmengine's local-file loader with one that always loads with
-``weights_only=True`` and turns an unpickling refusal into :class:`UnsafeCheckpointError` naming
-the file and the offending global.
+would let any checkpoint run arbitrary code, so instead :func:`apply_mmengine_patches` (called
+explicitly, never on import) allow-lists the few types mmengine writes, and replaces mmengine's
+local-file loader with one that always loads with ``weights_only=True`` and turns an unpickling
+refusal into :class:`UnsafeCheckpointError` naming the file and the offending global.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _numpy_safe_globals() -> list[Any]:
 #: Everything that mmengine's save_checkpoint can put in a checkpoint beside tensors and builtins.
 SAFE_GLOBALS: list[Any] = [HistoryBuffer, *_numpy_safe_globals()]
 
-_registered = False
+_applied = False
 _DEFAULT_STATISTICS = ("min", "max", "current", "mean")
 
 
@@ -71,15 +71,29 @@ def _history_buffer_getstate(self: HistoryBuffer) -> dict:
     return state
 
 
-def register_safe_globals() -> None:
-    """Allow-list mmengine's checkpoint types for ``weights_only`` loading (idempotent)."""
-    global _registered
-    if _registered:
+def apply_mmengine_patches() -> None:
+    """Make mmengine's checkpoints load with ``weights_only=True``, for this whole process.
+
+    Three process-wide changes, made once (a second call does nothing):
+
+    - ``torch.serialization.add_safe_globals(SAFE_GLOBALS)``: mmengine's ``HistoryBuffer`` and
+      the numpy array and scalar types may be unpickled;
+    - ``HistoryBuffer.__getstate__`` leaves out the built-in statistics methods (see
+      :func:`_history_buffer_getstate`), so checkpoints saved from now on need no ``getattr``;
+    - mmengine's local-file ``CheckpointLoader`` scheme becomes :func:`load_local_checkpoint`.
+
+    Importing :mod:`mmiml.engine` changes nothing; ``tools/train.py``, ``tools/test.py`` and
+    the benchmark run call this before building a Runner. A script that runs an mmiml config
+    through its own Runner (only ``custom_imports``) calls it too, or ``--resume`` fails on
+    torch's ``weights_only`` default.
+    """
+    global _applied
+    if _applied:
         return
     torch.serialization.add_safe_globals(SAFE_GLOBALS)
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     CheckpointLoader.register_scheme(prefixes="", force=True)(load_local_checkpoint)
-    _registered = True
+    _applied = True
 
 
 def load_local_checkpoint(

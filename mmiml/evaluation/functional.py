@@ -1,6 +1,6 @@
 """Vectorised metric kernels for image manipulation localization.
 
-Every definition follows ``shared/design/metrics.md`` ("mmiml's definitions"):
+Every definition follows ``docs/metrics.md`` ("mmiml's definitions"):
 
 - binary prediction = probability ``>`` threshold (strict, so 0.5 itself is authentic, which is
   also what a 2-class argmax does on a tie);
@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-EPS = 1e-8
-"""IMDL-BenCo's epsilon in the per-image denominators (metrics.md, compatibility clause)."""
+from mmiml import IGNORE_INDEX  # ground truth never scored (padding)
 
-IGNORE_INDEX = 255
-"""Ground-truth value of pixels that are never scored (padding), see docs/data_contract.md."""
+EPS = 1e-8
+"""IMDL-BenCo's epsilon in the per-image denominators (docs/metrics.md, compatibility clause)."""
 
 POOLING_MODES = ("max", "mean", "topk_mean")
 
@@ -55,8 +54,8 @@ def _batched(x: Any) -> np.ndarray:
 
 
 def binarize(prob: Any, threshold: float) -> np.ndarray:
-    """Binary prediction ``prob > threshold`` (metrics.md: "binary mask = probability >
-    threshold")."""
+    """Binary prediction ``prob > threshold`` (docs/metrics.md, "mmiml's definitions": strictly
+    greater)."""
     return _batched(prob) > threshold
 
 
@@ -136,7 +135,7 @@ def prf_iou(counts: np.ndarray, eps: float = EPS) -> dict[str, np.ndarray]:
     """Per-image precision, recall, F1 and IoU from ``[..., 4]`` counts.
 
     These are IMDL-BenCo's formulas, kept identical so that the ``image`` aggregation matches it
-    to 1e-6 (metrics.md, compatibility)::
+    to 1e-6 (docs/metrics.md, compatibility)::
 
         precision = tp / (tp + fp + eps)      recall = tp / (tp + fn + eps)
         f1 = 2 * precision * recall / (precision + recall + eps)
@@ -163,7 +162,7 @@ def dataset_prf_iou(counts: np.ndarray) -> dict[str, float | None]:
 
     ``counts`` is ``[4]`` or ``[N, 4]`` (summed here). The ratios are exact, as in DocTamper's
     confusion-matrix IoU; a ratio with a zero denominator is undefined and returned as ``None``
-    (metrics.md: undefined figures are null, never 0).
+    (docs/metrics.md: undefined figures are null, never 0).
     """
     c = np.asarray(counts, dtype=np.int64)
     if c.ndim == 2:
@@ -200,7 +199,7 @@ def pixel_histograms(
 
     Returns an ``(N, 2, num_bins + 1)`` int64 array: ``[:, 0]`` counts authentic pixels, ``[:, 1]``
     tampered pixels, per bin of :func:`probability_bins`; ignored pixels are left out. Pixel AUC
-    and best-F1 are read off these (metrics.md, "Threshold-free"); they are exact for maps with
+    and best-F1 are read off these (docs/metrics.md, "Threshold-free"); they are exact for maps with
     at most ``num_bins`` distinct levels on the grid, e.g. 8-bit PNG maps with ``num_bins=1000``.
     """
     p = _batched(prob)
@@ -265,8 +264,8 @@ def pool_scores(
     topk: int = 100,
     ignore_index: int = IGNORE_INDEX,
 ) -> np.ndarray:
-    """Image-level detection score per image (metrics.md: "score = max of the probability map
-    (pooling configurable)").
+    """Image-level detection score per image (docs/metrics.md, "Image level": the maximum by
+    default, pooling configurable).
 
     ``mode`` is ``'max'``, ``'mean'`` or ``'topk_mean'`` (mean of the ``topk`` highest pixels).
     Ignored ground-truth pixels are not pooled; an image without any scored pixel gets 0.
@@ -305,43 +304,36 @@ def pool_scores(
 
 
 def binary_auc(scores: Any, labels: Any) -> float | None:
-    """Exact ROC AUC (ties count half) from average ranks; ``None`` with fewer than two classes."""
+    """ROC AUC (ties count half), ``sklearn.metrics.roc_auc_score``; ``None`` with fewer than
+    two classes, where scikit-learn raises (docs/metrics.md: undefined figures are null)."""
     s = np.asarray(scores, dtype=np.float64).ravel()
     y = np.asarray(labels).astype(bool).ravel()
     if s.shape != y.shape:
         raise ValueError(f"{s.size} scores for {y.size} labels")
     if np.isnan(s).any():
         raise ValueError("scores contain NaN")
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    s_sorted = s[order]
-    first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
-    starts = np.flatnonzero(first)
-    ends = np.r_[starts[1:], s.size]
-    mean_rank = (starts + 1 + ends) / 2.0  # 1-based ranks start+1 .. end share their mean
-    ranks = np.empty(s.size, dtype=np.float64)
-    ranks[order] = mean_rank[np.cumsum(first) - 1]
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    from sklearn.metrics import roc_auc_score  # here: importing scikit-learn takes ~2 s
+
+    return float(roc_auc_score(y, s))
 
 
 def detection_scores(scores: Any, labels: Any, threshold: float) -> dict[str, float | None]:
-    """Image-level balanced accuracy and F1 of ``score > threshold`` (metrics.md: "AUC, balanced
-    accuracy and F1 at the same threshold"), plus the AUC. Undefined figures are ``None``."""
+    """Image-level balanced accuracy and F1 of ``score > threshold``, at the same threshold as the
+    pixels, plus the AUC (docs/metrics.md, "Image level"). Undefined figures are ``None``."""
+    from sklearn.metrics import balanced_accuracy_score  # here: importing it takes ~2 s
+
     s = np.asarray(scores, dtype=np.float64).ravel()
     y = np.asarray(labels).astype(bool).ravel()
     pred = s > threshold
     tp = int(np.count_nonzero(pred & y))
     fp = int(np.count_nonzero(pred & ~y))
     fn = int(np.count_nonzero(~pred & y))
-    tn = int(np.count_nonzero(~pred & ~y))
-    tpr = _ratio(tp, tp + fn)
-    tnr = _ratio(tn, tn + fp)
-    bacc = 0.5 * (tpr + tnr) if tpr is not None and tnr is not None else None
+    # scikit-learn would score one class anyway (with a warning); docs/metrics.md wants null
+    two_classes = bool(y.any() and not y.all())
     return {
         "auc": binary_auc(s, y),
-        "bacc": bacc,
+        "bacc": float(balanced_accuracy_score(y, pred)) if two_classes else None,
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
     }

@@ -1,26 +1,27 @@
 """The result JSON ("mmiml-result/1"): schema, validator, writer and a text table.
 
-The format is public and specified in ``shared/design/metrics.md`` ("Files that other tools
-read"). ``RESULT_SCHEMA`` is written as a JSON-Schema (draft-07 subset) document so that other
-tools may feed it to ``jsonschema``; :func:`validate_result` interprets that subset itself because
-``jsonschema`` is not a dependency, then adds the cross-field checks JSON-Schema cannot express
-(counts that must add up).
+The format is public and specified in ``docs/metrics.md`` ("Public
+formats"). ``RESULT_SCHEMA`` is a JSON-Schema (draft-07) document that other tools may feed to
+``jsonschema`` too; :func:`validate_result` checks it with ``jsonschema``, then adds the
+cross-field checks JSON-Schema cannot express (counts that must add up).
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from mmiml import TASKS
 
 SCHEMA_ID = "mmiml-result/1"
 
 METRIC_SPEC_VERSION = "1"
-"""Version of the scoring rules of ``shared/design/metrics.md`` that IMLMetric implements; it
+"""Version of the scoring rules of ``docs/metrics.md`` that IMLMetric implements; it
 goes into every benchmark result's provenance and changes when a rule changes."""
 
 AUTHENTIC_POLICIES = ("exclude", "empty_is_one")
@@ -43,14 +44,14 @@ FIGURE_KEYS: tuple[str, ...] = (
     "false_alarm_rate",
     "false_alarm_area",
 )
-"""The figures metrics.md requires for every task and for ``avg`` (null when undefined)."""
+"""The figures docs/metrics.md requires for every task and for ``avg`` (null when undefined)."""
 
 EXTRA_FIGURE_KEYS: tuple[str, ...] = (
     "pixel_precision_dataset",
     "pixel_recall_dataset",
     "pixel_auc_dataset",
 )
-"""Figures mmiml adds (metrics.md: "each in two aggregations, both always reported")."""
+"""Figures mmiml adds (docs/metrics.md: every pixel figure in both aggregations)."""
 
 _FIGURE = {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -71,7 +72,7 @@ _SCORES = {
 RESULT_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "$id": SCHEMA_ID,
-    "title": "mmiml result (shared/design/metrics.md)",
+    "title": "mmiml result (docs/metrics.md)",
     "type": "object",
     "required": ["schema", "num_images", "num_tampered", "num_authentic", "spec", "per_task",
                  "avg"],
@@ -103,62 +104,66 @@ RESULT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _type_ok(value: Any, name: str) -> bool:
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value))
-    if name == "string":
-        return isinstance(value, str)
-    if name == "array":
-        return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
-    if name == "object":
-        return isinstance(value, Mapping)
-    raise ValueError(f"schema uses unsupported type {name!r}")
+def _is_finite_number(checker: Any, value: Any) -> bool:
+    # JSON has no NaN or infinity: a figure that is one is a bug, not a number
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+#: Draft-07 validation (the schemas' ``$schema``) where "number" means a finite number.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator,
+    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("number", _is_finite_number))
+
+
+def _key_path(where: str, path: Iterable[Any]) -> str:
+    return where + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+
+
+def _describe(error: jsonschema.ValidationError, where: str) -> str:
+    """``<where>.<key path>: <what is wrong>`` for a jsonschema error."""
+    path = list(error.absolute_path)
+    value, rule = error.instance, error.validator_value
+    if error.validator == "required":
+        missing = next(k for k in rule if k not in value and repr(k) in error.message)
+        return f"{_key_path(where, [*path, missing])}: missing"
+    if error.validator == "additionalProperties" and rule is False:
+        allowed = error.schema.get("properties", {})
+        extra = next(k for k in value if k not in allowed)
+        return f"{_key_path(where, [*path, extra])}: unknown key (the schema does not allow it)"
+    if "propertyNames" in error.schema_path:  # the offending key itself is the instance
+        path.append(value)
+    detail = {
+        "const": lambda: f"expected {rule!r}, got {value!r}",
+        "enum": lambda: f"expected one of {rule}, got {value!r}",
+        "type": lambda: (f"expected {' or '.join(rule if isinstance(rule, list) else [rule])}"
+                         f" (finite), got {value!r}"),
+        "minimum": lambda: f"{value} is below {rule}",
+        "maximum": lambda: f"{value} is above {rule}",
+    }.get(error.validator, lambda: error.message)()
+    return f"{_key_path(where, path)}: {detail}"
 
 
 def check_json_schema(value: Any, schema: Mapping[str, Any], where: str) -> None:
-    """Interpret the JSON-Schema subset used by mmiml's schemas; raise naming the key path.
+    """Validate ``value`` against a draft-07 JSON-Schema with ``jsonschema`` (numbers must be
+    finite); raise ``ValueError`` naming the key path from ``where`` (e.g.
+    ``result.per_task.natural.image_auc: expected number or null (finite), got 'high'``)."""
+    error = jsonschema.exceptions.best_match(_Validator(schema).iter_errors(value))
+    if error is not None:
+        raise ValueError(_describe(error, where))
 
-    Supported: type, const, enum, minimum, maximum, required, properties, propertyNames,
-    additionalProperties (a schema, or ``False`` to reject unknown keys) and items.
-    """
-    if "const" in schema and value != schema["const"]:
-        raise ValueError(f"{where}: expected {schema['const']!r}, got {value!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        raise ValueError(f"{where}: expected one of {schema['enum']}, got {value!r}")
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_type_ok(value, t) for t in types):
-            raise ValueError(f"{where}: expected {' or '.join(types)} (finite), got {value!r}")
-    if _type_ok(value, "number"):
-        if "minimum" in schema and value < schema["minimum"]:
-            raise ValueError(f"{where}: {value} is below {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise ValueError(f"{where}: {value} is above {schema['maximum']}")
-    if isinstance(value, Mapping):
-        for key in schema.get("required", ()):
-            if key not in value:
-                raise ValueError(f"{where}.{key}: missing")
-        props = schema.get("properties", {})
-        for key, sub in value.items():
-            path = f"{where}.{key}"
-            if "propertyNames" in schema:
-                check_json_schema(key, schema["propertyNames"], path)
-            if key in props:
-                check_json_schema(sub, props[key], path)
-            elif schema.get("additionalProperties") is False:
-                raise ValueError(f"{path}: unknown key (the schema does not allow it)")
-            elif "additionalProperties" in schema:
-                check_json_schema(sub, schema["additionalProperties"], path)
-    if "items" in schema and _type_ok(value, "array"):
-        for i, item in enumerate(value):
-            check_json_schema(item, schema["items"], f"{where}[{i}]")
+
+def write_json(doc: Mapping[str, Any], path: str | os.PathLike[str], indent: int = 2) -> Path:
+    """Write ``doc`` as indented JSON (no NaN) through a temporary file and ``os.replace``, so
+    that a reader never sees a half-written file; return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=indent, allow_nan=False)
+        f.write("\n")
+    os.replace(tmp, out)
+    return out
 
 
 def validate_result(d: Mapping[str, Any]) -> None:
@@ -190,14 +195,7 @@ def validate_result(d: Mapping[str, Any]) -> None:
 def write_result(d: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Validate ``d`` and write it as indented JSON (no NaN: undefined figures are null)."""
     validate_result(d)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(d, f, indent=2, allow_nan=False)
-        f.write("\n")
-    os.replace(tmp, out)  # a reader never sees a half-written result
-    return out
+    return write_json(d, path, indent=2)
 
 
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (

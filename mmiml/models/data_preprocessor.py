@@ -50,7 +50,7 @@ def stack_dct(data_samples: Sequence[Any]) -> tuple[torch.Tensor | None, torch.T
 
 @MODELS.register_module()
 class IMLDataPreProcessor(SegDataPreProcessor):
-    """mmseg's ``SegDataPreProcessor`` plus JPEG DCT handling (omni_iml_model.md section 1).
+    """mmseg's ``SegDataPreProcessor`` plus JPEG DCT handling (docs/design/omni_iml.md section 1).
 
     Normalisation, BGR->RGB, bottom/right padding of inputs (``pad_val``) and ``gt_sem_seg``
     (``seg_pad_val``) are mmseg 1.2.2's, via ``mmseg.utils.stack_batch``. In addition each

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+
+from .config import iter_dicts
 
 
 def register_all_modules() -> None:
@@ -17,7 +18,7 @@ def register_all_modules() -> None:
     from mmseg.utils import register_all_modules as register_mmseg
 
     import mmiml.datasets  # noqa: F401
-    import mmiml.engine  # noqa: F401  (also makes checkpoint loading weights_only-safe)
+    import mmiml.engine  # noqa: F401
     import mmiml.evaluation  # noqa: F401
     import mmiml.models  # noqa: F401
 
@@ -46,18 +47,19 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
 
 
-def _replace_syncbn(node: Any) -> int:
-    """Turn every ``SyncBN`` norm config into ``BN`` in place; return how many changed."""
+def replace_syncbn(cfg: Config | dict) -> int:
+    """Turn every ``SyncBN`` norm config in ``cfg`` into ``BN`` in place; return how many.
+
+    Only for CPU runs with several processes: there the Runner builds the model and wraps it
+    in DDP in one step, so :func:`mmengine.model.revert_sync_batchnorm` has no built model to
+    act on in between, and SyncBN cannot synchronise without CUDA. Everywhere else the built
+    model is reverted instead (mmengine's Runner does it by itself for one-process runs).
+    """
     changed = 0
-    if isinstance(node, dict):
+    for node in iter_dicts(cfg):
         if node.get("type") == "SyncBN":
             node["type"] = "BN"
             changed += 1
-        for value in node.values():
-            changed += _replace_syncbn(value)
-    elif isinstance(node, list | tuple):
-        for value in node:
-            changed += _replace_syncbn(value)
     return changed
 
 
@@ -66,15 +68,19 @@ def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
 
     mmengine's pytorch launcher calls ``torch.cuda.set_device`` and fails on CPU-only torch,
     so without a GPU we initialise the gloo group ourselves before the Runner exists, wrap the
-    model in DDP without device ids, and use BN instead of SyncBN (SyncBN needs CUDA).
+    model in DDP without device ids, and use BN instead of SyncBN (SyncBN needs CUDA; in one
+    process mmengine's Runner reverts SyncBN layers itself). mmengine's slurm launcher needs
+    GPUs, so ``slurm`` without one is refused here with the reason.
     """
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() or launcher == "none":
         return
-    changed = _replace_syncbn(cfg._cfg_dict)
+    if launcher == "slurm":
+        raise RuntimeError("--launcher slurm needs GPUs (mmengine's slurm launcher binds one "
+                           "GPU per task) but torch sees none; use tools/dist_train.sh or "
+                           "tools/dist_test.sh for CPU processes")
+    changed = replace_syncbn(cfg)
     if changed:
         print_log(f"no GPU: replaced {changed} SyncBN config(s) with BN", logger="current")
-    if launcher == "none":
-        return
     cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend="gloo", init_method="env://")
@@ -93,12 +99,10 @@ def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
 
 def drop_training_only_branches(cfg: Config) -> int:
     """Build the test-time model without training-only parts (Omni-IML's Anomaly Enhancement
-    detection branch, omni_iml_model.md section 4); returns how many were switched off."""
+    detection branch, docs/design/omni_iml.md section 4); returns how many were switched off."""
     dropped = 0
-    neck = cfg.model.get("neck")
-    for part in neck if isinstance(neck, list) else [neck]:
-        if isinstance(part, dict) and part.get("type") == "AnomalyEnhancement" and part.get(
-                "with_detection", True):
+    for part in iter_dicts(cfg.model.get("neck")):
+        if part.get("type") == "AnomalyEnhancement" and part.get("with_detection", True):
             part["with_detection"] = False
             dropped += 1
     if dropped:

@@ -1,6 +1,6 @@
 # SynthIML `paper` profile as in ./synthiml_paper_rgb_joint.py (512 px, tasks sampled 10:5:2:20,
 # random JPEG Q50-100, flips, 512 crops on the 8x8 grid), read with the JPEG DCT for Omni-IML
-# (omni_iml_model.md section 5). To train on your own data, point ann_file at a manifest
+# (docs/design/omni_iml.md section 5). To train on your own data, point ann_file at a manifest
 # (docs/data_contract.md) and drop `synthiml` (configs/omni_iml/README.md).
 _base_ = ["./synthiml_paper_rgb_joint.py"]
 train_pipeline = [

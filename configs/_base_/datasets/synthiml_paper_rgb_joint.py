@@ -1,6 +1,6 @@
 # SynthIML `paper` profile (10000/500/2000 images per task, 512 px; generated into
 # data/synthiml/paper on first use, or by hand with `python tools/make_synthetic.py --profile
-# paper`), RGB only, sampled 10:5:2:20 across tasks (omni_iml_model.md section 5). Paper
+# paper`), RGB only, sampled 10:5:2:20 across tasks (docs/design/omni_iml.md section 5). Paper
 # augmentation: random JPEG Q50-100, flips, 512 crops on the 8x8 grid. Loaders and evaluators as
 # for DemoSplices; ./synthiml_paper_joint.py is the same with the JPEG DCT. To train on your own
 # data, point ann_file at a manifest (docs/data_contract.md) and drop `synthiml`.

@@ -1,6 +1,7 @@
 # Tiny CAT-Net for CPU: the same two-stream layout as cat_net_hrnet_w48.py with one module of
 # one block per stage and widths 8-16-32-64 (RGB and fusion) / 16-32-64 (DCT), from scratch,
-# and class-weighted CE as in the CPU baseline (configs/baseline/README.md explains the weight).
+# and class-weighted CE as in the CPU baseline (configs/plain_convnext_uper/README.md explains
+# the weight).
 _base_ = ["./cat_net_hrnet_w48.py"]
 fuse_channels = [8, 16, 32, 64]
 model = dict(

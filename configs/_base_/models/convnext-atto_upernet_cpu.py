@@ -1,5 +1,6 @@
 # The plain baseline at CPU scale: ConvNeXt-atto from scratch, a 64-channel UPerHead, and
-# class-weighted CE (our choice: see configs/baseline/README.md for why the weight is needed).
+# class-weighted CE (our choice: configs/plain_convnext_uper/README.md says why the weight is
+# needed).
 _base_ = ["./convnext_upernet.py"]
 model = dict(
     backbone=dict(arch="atto", drop_path_rate=0.0),

@@ -1,7 +1,7 @@
 # Tiny DTD for CPU: the layout of dtd_swin-s.py at atto-like width (VPH 24-48 ch, one block per
 # stage; FPH 8 ch, one MobileNetV2 block; transformer stages 48-96-192 with 1-2-1 blocks, window
 # 4; MID 32 ch, two passes), from scratch, and class-weighted CE as in the CPU baseline
-# (configs/baseline/README.md explains the weight).
+# (configs/plain_convnext_uper/README.md explains the weight).
 _base_ = ["./dtd_swin-s.py"]
 stage_channels = [48, 96, 192]
 model = dict(

@@ -2,7 +2,7 @@
 # would be a 4x4-8x8 token grid), 4x4-token windows and global attention in blocks 1 and 3, a
 # 64-channel simple pyramid at strides 4/8/16/32 (factors 2, 1, 0.5, 0.25 of the stride-8 map)
 # and a 64-channel predict head, no stochastic depth, class-weighted CE as in the CPU baseline
-# (configs/baseline/README.md explains the weight) + 20 x edge-band CE.
+# (configs/plain_convnext_uper/README.md explains the weight) + 20 x edge-band CE.
 _base_ = ["./iml_vit_vit-b.py"]
 model = dict(
     edge_width=1,

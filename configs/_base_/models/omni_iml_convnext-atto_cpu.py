@@ -1,6 +1,6 @@
 # Tiny Omni-IML for CPU: ConvNeXt-atto (40-80-160-320) from scratch, narrow FPH / AE / DWD, the
 # detection branch scaled down (fewer sampled anchors and RoIs), and class-weighted CE as in the
-# CPU baseline (configs/baseline/README.md explains the weight).
+# CPU baseline (configs/plain_convnext_uper/README.md explains the weight).
 _base_ = ["./omni_iml_convnext-b.py"]
 backbone_channels = [40, 80, 160, 320]
 model = dict(

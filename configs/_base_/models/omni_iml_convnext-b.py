@@ -1,6 +1,7 @@
-# Omni-IML at paper scale (omni_iml_model.md sections 1-5): Modal Gate Encoder over ConvNeXt-Base,
-# Anomaly Enhancement (enhancement block + training-only RPN/RoI detection branch) and the
-# Dynamic Weight Decoder. Widths of the new parts are our choice (the paper is silent).
+# Omni-IML at paper scale (docs/design/omni_iml.md sections 1-5): Modal Gate Encoder over
+# ConvNeXt-Base, Anomaly Enhancement (enhancement block + training-only RPN/RoI detection
+# branch) and the Dynamic Weight Decoder. Widths of the new parts are our choice (the paper is
+# silent).
 _base_ = ["./iml_segmentor.py"]
 backbone_channels = [128, 256, 512, 1024]
 model = dict(

@@ -1,7 +1,8 @@
 # Tiny PSCC-Net for CPU: the paper-scale layout (./pscc_net_hrnet-w18.py) with an atto HRNet
 # (one module of one block per stage, widths 8-16-32-64, 8-wide bottleneck stem stage), a
 # 16-wide bottom-up path with 8-wide SCCM keys, and class-weighted CE as in the CPU baseline
-# (configs/baseline/README.md explains the weight) on every scale. Same structure and losses.
+# (configs/plain_convnext_uper/README.md explains the weight) on every scale. Same structure and
+# losses.
 _base_ = ["./pscc_net_hrnet-w18.py"]
 hrnet_channels = [8, 16, 32, 64]
 model = dict(

@@ -1,6 +1,7 @@
 # Tiny TruFor-like model for CPU: two MiT-B0 encoders (32-64-160-256) from scratch without
 # stochastic depth, a 5-conv 16-channel noise extractor, 64-channel anomaly and confidence heads,
-# and class-weighted CE as in the CPU baseline (configs/baseline/README.md explains the weight).
+# and class-weighted CE as in the CPU baseline (configs/plain_convnext_uper/README.md explains
+# the weight).
 _base_ = ["./trufor_like_mit-b2.py"]
 model = dict(
     backbone=dict(

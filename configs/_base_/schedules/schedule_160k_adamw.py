@@ -1,4 +1,5 @@
-# Paper-scale recipe (omni_iml_model.md section 5, our choice from the authors' mmseg configs):
+# Paper-scale recipe (docs/design/omni_iml.md section 5; our choice, from the authors' mmseg
+# configs):
 # plain AdamW lr 1e-4, wd 0.05, poly with warm-up, 160k iterations, 16 images per step. The
 # models that are not ConvNeXts train with it as is; ./schedule_160k.py adds ConvNeXt's
 # layer-wise lr decay.

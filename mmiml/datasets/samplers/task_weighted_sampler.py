@@ -1,6 +1,6 @@
 """Joint-training sampler that draws the four IML tasks at fixed ratios.
 
-omni_iml_model.md section 5 (stated): joint training samples the domains at
+docs/design/omni_iml.md section 5 (stated): joint training samples the domains at
 natural:document:face:scene-text = 10:5:2:20, whatever the size of each task's training set.
 """
 

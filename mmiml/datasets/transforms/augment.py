@@ -1,4 +1,4 @@
-"""DCT-consistent augmentations (omni_iml_model.md sections 1 and 5).
+"""DCT-consistent augmentations (docs/design/omni_iml.md sections 1 and 5).
 
 Each transform keeps ``dct_coef`` an exact description of ``img``: recompression takes both from
 one encoding, crops stay on the 8x8 JPEG grid, flips map coefficients by the DCT's symmetry.
@@ -13,8 +13,9 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
+from mmiml import IGNORE_INDEX
 from mmiml.datasets.transforms.jpeg import jpeg_roundtrip
-from mmiml.datasets.transforms.loading import IGNORE_INDEX, boxes_from_seg_map
+from mmiml.datasets.transforms.loading import boxes_from_seg_map
 
 __all__ = ["DCTAwareRandomFlip", "GridAlignedRandomCrop", "RandomJpegRecompress", "flip_dct"]
 
@@ -39,7 +40,7 @@ def _refresh_boxes(results: dict) -> None:
 class RandomJpegRecompress(BaseTransform):
     """With probability ``prob``, JPEG-compress ``img`` at a random quality.
 
-    omni_iml_model.md section 5: random JPEG Q50-100. ``img`` becomes the decoded pixels and
+    docs/design/omni_iml.md section 5: random JPEG Q50-100. ``img`` becomes the decoded pixels and
     ``dct_coef`` / ``qtable`` come from that same encoding, so a following ``LoadJpegDCT`` skips.
     When not applied the results are left untouched. Adds ``jpeg_quality`` when applied.
 
@@ -86,7 +87,7 @@ class RandomJpegRecompress(BaseTransform):
 class GridAlignedRandomCrop(BaseTransform):
     """Random crop whose offsets are multiples of ``grid`` so DCT blocks stay whole.
 
-    omni_iml_model.md section 1 ("crops must stay on the 8x8 grid"). Crops ``img``, every seg
+    docs/design/omni_iml.md section 1: crops stay on the 8x8 grid. Crops ``img``, every seg
     field and ``dct_coef``. Images smaller than ``crop_size`` are padded at the bottom/right
     (img 0, masks 255 = ignore, dct 0) so every output is exactly ``crop_size``. Like mmseg's
     ``RandomCrop``, ``cat_max_ratio < 1`` retries (up to 10 times) until no single class covers
@@ -207,7 +208,7 @@ def flip_dct(dct: np.ndarray, direction: str) -> np.ndarray:
 
 @TRANSFORMS.register_module()
 class DCTAwareRandomFlip(BaseTransform):
-    """Random flip that keeps ``dct_coef`` exact (omni_iml_model.md section 5: flips).
+    """Random flip that keeps ``dct_coef`` exact (docs/design/omni_iml.md section 5: flips).
 
     Flips ``img``, all seg fields and, via :func:`flip_dct`, ``dct_coef``. A sample that carries
     ``dct_coef`` is only flipped when the flipped dimension is a multiple of 8 (otherwise blocks

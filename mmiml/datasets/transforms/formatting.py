@@ -11,7 +11,8 @@ from mmengine.structures import InstanceData, PixelData
 from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 
-from mmiml.datasets.transforms.loading import IGNORE_INDEX, boxes_from_seg_map
+from mmiml import IGNORE_INDEX
+from mmiml.datasets.transforms.loading import boxes_from_seg_map
 
 __all__ = ["PackIMLInputs"]
 
@@ -45,7 +46,7 @@ class PackIMLInputs(BaseTransform):
       zeros), recomputed from the final ``gt_seg_map`` (255 treated as authentic), so earlier
       geometric transforms never leave stale boxes (our choice).
     * ``dct`` (PixelData 1xHxW int16) and ``qtable`` (8x8 int64 tensor), when the pipeline
-      produced ``dct_coef`` / ``qtable`` (omni_iml_model.md section 1).
+      produced ``dct_coef`` / ``qtable`` (docs/design/omni_iml.md section 1).
     * metainfo: the ``meta_keys`` present in ``results``; ``flip`` defaults to False and
       ``flip_direction`` to None when no flip transform ran, as mmseg's post-processing reads them.
 

@@ -1,10 +1,10 @@
-"""JPEG helpers shared by the DCT-producing transforms (omni_iml_model.md section 1).
+"""JPEG helpers shared by the DCT-producing transforms (docs/design/omni_iml.md section 1).
 
 One implementation of "encode pixels as a JPEG" and "read a JPEG's Y-channel quantised DCT,
 its Y quantisation table and its decoded pixels", used by ``LoadJpegDCT`` and
 ``RandomJpegRecompress`` so the two can never disagree on layout or decoder.
 
-Choices (ours, where omni_iml_model.md is silent):
+Choices (ours, where docs/design/omni_iml.md is silent):
 
 * Encoding uses Pillow (libjpeg-turbo) with 4:4:4 chroma sampling: it is several times faster than
   jpeglib's encoder and writes the standard IJG tables, so quality ``q`` means the same as in

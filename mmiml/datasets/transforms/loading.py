@@ -11,6 +11,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from mmiml import IGNORE_INDEX
 from mmiml.datasets.io import load_image, load_mask, mask_to_boxes
 from mmiml.datasets.transforms.jpeg import (
     JpegPlanes,
@@ -22,9 +23,6 @@ from mmiml.datasets.transforms.jpeg import (
 from mmiml.utils.errors import IMLDataError
 
 __all__ = ["LoadIMLAnnotations", "LoadIMLImageFromFile", "LoadJpegDCT", "boxes_from_seg_map"]
-
-#: Label of "ignore" pixels (padding) in gt_seg_map, per docs/data_contract.md.
-IGNORE_INDEX = 255
 
 
 def boxes_from_seg_map(
@@ -119,7 +117,7 @@ class LoadIMLAnnotations(BaseTransform):
 class LoadJpegDCT(BaseTransform):
     """Y-channel quantised DCT and Y quantisation table for the Frequency Perception Head.
 
-    omni_iml_model.md section 1: the FPH reads Y quantised DCT + the 8x8 quant table; non-JPEG
+    docs/design/omni_iml.md section 1: the FPH reads Y quantised DCT + the 8x8 quant table; non-JPEG
     input is re-encoded at quality 100 and the DCT must come from the pixels actually fed.
 
     * JPEG file, pixels untouched since loading: coefficients and table are read from the file
@@ -136,7 +134,7 @@ class LoadJpegDCT(BaseTransform):
 
     Args:
         reencode_quality: quality of the re-encoding of non-JPEG / edited images (100 in
-            omni_iml_model.md section 1).
+            docs/design/omni_iml.md section 1).
         decode_tolerance: max abs pixel difference between loaded and re-decoded JPEG pixels
             still treated as the same image.
     """

@@ -1,6 +1,6 @@
 """Layer-wise learning-rate decay for Omni-IML's Modal Gate Encoder.
 
-mmseg's ``LearningRateDecayOptimizerConstructor`` (the recipe of omni_iml_model.md section 5)
+mmseg's ``LearningRateDecayOptimizerConstructor`` (the recipe of docs/design/omni_iml.md section 5)
 only recognises a backbone whose class name contains ``ConvNeXt`` with parameters named
 ``backbone.stages.*``; the Modal Gate Encoder keeps its ConvNeXt under ``backbone.convnext``
 and raises there. This constructor maps those names back and applies mmseg's own layer/stage id

@@ -1,6 +1,6 @@
 """IMLMetric: mmiml's scoring of manipulation localizers, as an mmengine metric.
 
-Binding spec: ``shared/design/metrics.md``. In short:
+Binding spec: ``docs/metrics.md``. In short:
 
 - the prediction is a tampering probability, resized (bilinear) to the ground truth's original
   size, binarised as ``p > threshold``;
@@ -87,7 +87,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 @METRICS.register_module()
 class IMLMetric(BaseMetric):
-    """Image manipulation localization metric (shared/design/metrics.md).
+    """Image manipulation localization metric (docs/metrics.md).
 
     Args:
         threshold: binary prediction is ``probability > threshold``.
@@ -182,7 +182,7 @@ class IMLMetric(BaseMetric):
             else:
                 prob = torch.softmax(logits, dim=0)[1]
         if tuple(prob.shape) != tuple(shape):
-            # metrics.md "Resolution": scored at the ground truth's original size
+            # docs/metrics.md "Resolution": scored at the ground truth's original size
             prob = nnf.interpolate(prob[None, None], size=tuple(shape), mode="bilinear",
                                    align_corners=False)[0, 0]
         out = np.ascontiguousarray(prob.numpy(), dtype=np.float32)
@@ -324,7 +324,7 @@ class IMLMetric(BaseMetric):
         return out
 
     def spec(self) -> dict[str, Any]:
-        """The scoring choices, named in every report (metrics.md)."""
+        """The scoring choices, named in every report (docs/metrics.md)."""
         spec: dict[str, Any] = {
             "threshold": self.threshold,
             "authentic_policy": self.authentic_policy,
@@ -341,7 +341,7 @@ class IMLMetric(BaseMetric):
         return spec
 
     def build_result(self, results: list[dict[str, Any]]) -> dict[str, Any]:
-        """The full result dict in the "mmiml-result/1" schema of metrics.md."""
+        """The full result dict in the "mmiml-result/1" schema of docs/metrics.md."""
         by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entry in results:
             by_task[entry["task"]].append(entry)

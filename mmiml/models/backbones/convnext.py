@@ -5,7 +5,7 @@ torchvision. This re-implementation keeps mmpretrain's module layout and paramet
 (``downsample_layers``, ``stages``, ``norm{i}``, ``depthwise_conv``, ``pointwise_conv1/2``,
 ``gamma``), so a published mmseg UperNet-ConvNeXt (ADE20k) checkpoint loads into it with
 ``init_cfg=dict(type='Pretrained', checkpoint=LOCAL_PATH, prefix='backbone.')``.
-Omni-IML uses ConvNeXt-Base initialised that way (omni_iml_model.md, section 2).
+Omni-IML uses ConvNeXt-Base initialised that way (docs/design/omni_iml.md, section 2).
 """
 
 from __future__ import annotations

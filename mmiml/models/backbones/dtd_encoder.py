@@ -24,7 +24,7 @@ Our re-implementation, reusing the suite's pieces:
   first transformer stage.
 * Transformer stages: Swin-style. A stage starts with mmcv's ``PatchMerging`` (2x2 merge, LN,
   linear; the first stage keeps stride 8 and only projects when widths differ) and stacks
-  :class:`~mmiml.models.backbones.windowed_vit.ViTBlock` (IML-ViT's pre-norm window-attention
+  :class:`~mmiml.models.utils.vit_block.ViTBlock` (IML-ViT's pre-norm window-attention
   block). Odd blocks shift the windows by half a window with a cyclic roll, as Swin does, but
   without Swin's attention mask for the wrapped-around windows and without its relative position
   bias (our simplification: the tokens carry no positional embedding; the convolutional VPH/FPH
@@ -40,88 +40,19 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn.bricks.transformer import PatchMerging
 from mmengine.model import BaseModule
-from mmseg.models.utils import InvertedResidual, SELayer
+from mmseg.models.utils import InvertedResidual
 from mmseg.registry import MODELS
 from torch import nn
 
 from ..utils import LayerNorm2d
 from ..utils.frequency_perception_head import FrequencyPerceptionHead
+from ..utils.scse import SCSE
+from ..utils.shifted_window_stage import ShiftedWindowStage
 from ..utils.weight_init import init_linear_and_layernorm
 from .convnext import ConvNeXt
-from .windowed_vit import ViTBlock
 
-__all__ = ["DTDEncoder", "SCSE", "ShiftedWindowStage"]
-
-
-class SCSE(nn.Module):
-    """Concurrent spatial and channel squeeze-excitation (Roy et al., 2018), named by the DTD
-    paper for its multi-modality fusion (section 4): ``x * cSE(x) + x * sSE(x)``.
-
-    The channel branch is mmseg's ``SELayer`` (GAP, bottleneck, sigmoid); the spatial branch a
-    1x1 conv to one sigmoid map.
-    """
-
-    def __init__(self, channels: int, ratio: int = 4) -> None:
-        super().__init__()
-        self.channel_gate = SELayer(channels, ratio=ratio,
-                                    act_cfg=(dict(type="ReLU"), dict(type="Sigmoid")))
-        self.spatial_gate = nn.Conv2d(channels, 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.channel_gate(x) + x * self.spatial_gate(x).sigmoid()
-
-
-class ShiftedWindowStage(nn.Module):
-    """One Swin-style stage on NCHW maps: (patch merging) + window-attention blocks + LayerNorm.
-
-    Args:
-        in_channels: input width.
-        channels: stage width.
-        depth: number of :class:`ViTBlock` s; blocks with odd index shift the windows.
-        num_heads: attention heads.
-        window_size: window side in tokens.
-        downsample: halve the resolution with ``PatchMerging`` first; otherwise a 1x1 projection
-            when ``in_channels != channels``.
-        mlp_ratio: FFN hidden width / ``channels``.
-        drop_path_rates: one stochastic-depth rate per block.
-    """
-
-    def __init__(self, in_channels: int, channels: int, depth: int, num_heads: int,
-                 window_size: int, downsample: bool, mlp_ratio: float = 4.0,
-                 drop_path_rates: Sequence[float] | None = None) -> None:
-        super().__init__()
-        rates = list(drop_path_rates) if drop_path_rates is not None else [0.0] * depth
-        if len(rates) != depth:
-            raise ValueError(f"ShiftedWindowStage: {len(rates)} drop-path rates for {depth} blocks")
-        self.window_size = window_size
-        self.merge = (PatchMerging(in_channels, channels, kernel_size=2, norm_cfg=dict(type="LN"))
-                      if downsample else None)
-        self.proj = (nn.Conv2d(in_channels, channels, 1)
-                     if not downsample and in_channels != channels else nn.Identity())
-        self.blocks = nn.ModuleList(
-            ViTBlock(channels, num_heads, mlp_ratio, window_size=window_size,
-                     drop_path_rate=rates[i]) for i in range(depth))
-        self.norm = nn.LayerNorm(channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.merge is not None:
-            b, _, h, w = x.shape
-            tokens, (h, w) = self.merge(x.flatten(2).transpose(1, 2), (h, w))
-            x = tokens.view(b, h, w, -1)
-        else:
-            x = self.proj(x).permute(0, 2, 3, 1)
-        h, w = x.shape[1:3]
-        # Swin does not shift when one window already covers the map.
-        shift = self.window_size // 2 if min(h, w) > self.window_size else 0
-        for i, block in enumerate(self.blocks):
-            if i % 2 and shift:
-                x = torch.roll(block(torch.roll(x, (-shift, -shift), (1, 2))), (shift, shift),
-                               (1, 2))
-            else:
-                x = block(x)
-        return self.norm(x).permute(0, 3, 1, 2).contiguous()
+__all__ = ["DTDEncoder"]
 
 
 @MODELS.register_module()

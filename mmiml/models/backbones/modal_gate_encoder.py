@@ -1,4 +1,4 @@
-"""Modal Gate Encoder of Omni-IML (omni_iml_model.md, sections 1 and 2).
+"""Modal Gate Encoder of Omni-IML (docs/design/omni_iml.md, sections 1 and 2).
 
 Two perception heads produce stride-8 maps: the Vision Perception Head (VPH: the ConvNeXt stem,
 stage 0 and the stride-8 downsampling on RGB) gives F_rgb; the Frequency Perception Head (FPH,
@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import nn
+
+from mmiml import IGNORE_INDEX
 
 from ..utils import LayerNorm2d
 from ..utils.frequency_perception_head import FrequencyPerceptionHead
@@ -124,17 +126,22 @@ class ModalGateEncoder(BaseModule):
         return routed, {"gate_logit": logit, "gate_prob": prob, "gate_choice": choice}
 
     def forward(self, img: torch.Tensor, dct: torch.Tensor, qtable: torch.Tensor,
-                gt: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+                gt: torch.Tensor | None = None,
+                ignore_index: int = IGNORE_INDEX) -> tuple[torch.Tensor, ...]:
         """Multi-scale features (strides 4, 8, 16, 32); auxiliary outputs in ``last_aux``.
 
         Args:
-            gt: (B, H, W) masks (0/1, 255 ignore) in training: they give the gate's target.
+            gt: (B, H, W) masks (0/1, ``ignore_index``) in training: they give the gate's
+                target.
+            ignore_index: label of pixels without ground truth (the segmentor passes its
+                decode head's).
         """
         stage0, f_rgb, f_fused = self.perceive(img, dct, qtable)
         p_rgb, p_fused = self.coarse_rgb(f_rgb), self.coarse_fused(f_fused)
         target, coarse = None, None
         if gt is not None:
-            coarse = {"rgb": coarse_loss(p_rgb, gt), "fused": coarse_loss(p_fused, gt)}
+            coarse = {"rgb": coarse_loss(p_rgb, gt, ignore_index),
+                      "fused": coarse_loss(p_fused, gt, ignore_index)}
             target = (coarse["fused"].detach() < coarse["rgb"].detach()).to(p_rgb.dtype)
         routed, record = self.route(f_rgb, f_fused, p_rgb, p_fused, target)
         if self.training and gt is not None:
@@ -163,7 +170,8 @@ class ModalGateEncoder(BaseModule):
         return losses
 
 
-def coarse_loss(logit: torch.Tensor, gt: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+def coarse_loss(logit: torch.Tensor, gt: torch.Tensor,
+                ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
     """Per-sample BCE of a coarse (stride-8) mask logit against the nearest-downsampled gt."""
     target = F.interpolate(gt[:, None].float(), size=logit.shape[-2:], mode="nearest")
     valid = (target != ignore_index).float()

@@ -1,4 +1,4 @@
-"""Omni-IML's Dynamic Weight Decoder (omni_iml_model.md section 3) as an mmseg decode head."""
+"""Omni-IML's Dynamic Weight Decoder (docs/design/omni_iml.md section 3) as an mmseg decode head."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.necks import FPN
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from torch import nn
@@ -16,7 +17,7 @@ from ..utils.dynamic_weight_filter import DynamicWeightFilter
 
 @MODELS.register_module()
 class DynamicWeightDecoder(BaseDecodeHead):
-    """FPN fusion followed by a stack of Dynamic Weight Filters (omni_iml_model.md section 3).
+    """FPN fusion followed by a stack of Dynamic Weight Filters (docs/design/omni_iml.md section 3).
 
     Stated in section 3: top-down FPN fusion of the four backbone levels gives F1..F4, global
     average pooling of F1 gives the global image vector ``V_g``, and the reduced features pass
@@ -24,10 +25,11 @@ class DynamicWeightDecoder(BaseDecodeHead):
     switches: ``'dynamic'`` (the model), ``'fixed'`` (learned sample-independent mixing
     weights) and ``'off'`` (plain FPN head: no filters, fused map straight to ``cls_seg``).
 
-    Our choices: FPN laterals are 1x1 ConvModules and every level gets a 3x3 fpn ConvModule
-    (no PPM on the top level); ``V_g`` is GAP(F1) projected by one linear layer to
-    ``global_channels``; the levels are fused by upsampling to F1's size, concatenating and a
-    1x1 ConvModule down to ``channels``.
+    Our choices: the FPN is mmseg's ``FPN`` neck (1x1 lateral ConvModules, top-down
+    upsample-and-add, a 3x3 ConvModule on every level, no PPM on the top level) with the head's
+    norm and activation and bilinear upsampling (mmseg's default is nearest); ``V_g`` is GAP(F1)
+    projected by one linear layer to ``global_channels``; the levels are fused by upsampling to
+    F1's size, concatenating and a 1x1 ConvModule down to ``channels``.
 
     Args:
         in_channels: channels of the four backbone levels (strides 4, 8, 16, 32).
@@ -59,10 +61,10 @@ class DynamicWeightDecoder(BaseDecodeHead):
             raise ValueError("DynamicWeightDecoder needs input_transform='multiple_select'")
         self.mode = mode
         conv_kw = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-        self.lateral_convs = nn.ModuleList(
-            ConvModule(c, channels, 1, **conv_kw) for c in self.in_channels)
-        self.fpn_convs = nn.ModuleList(
-            ConvModule(channels, channels, 3, padding=1, **conv_kw) for _ in self.in_channels)
+        # init_cfg=None keeps ConvModule's own (Kaiming) init instead of FPN's Xavier default
+        self.fpn = FPN(self.in_channels, channels, num_outs=len(self.in_channels),
+                       upsample_cfg=dict(mode="bilinear", align_corners=self.align_corners),
+                       init_cfg=None, **conv_kw)
         self.fuse = ConvModule(len(self.in_channels) * channels, channels, 1, **conv_kw)
 
         # 'off' builds neither the projection nor filters, so no parameter goes unused.
@@ -79,18 +81,9 @@ class DynamicWeightDecoder(BaseDecodeHead):
                     act_cfg=self.act_cfg)
                 for d in dilations)
 
-    def fpn(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Top-down FPN: [F1, F2, F3, F4], all with ``channels`` channels."""
-        laterals = [conv(x) for conv, x in zip(self.lateral_convs, inputs, strict=True)]
-        for i in range(len(laterals) - 1, 0, -1):
-            laterals[i - 1] = laterals[i - 1] + resize(
-                laterals[i], size=laterals[i - 1].shape[2:], mode="bilinear",
-                align_corners=self.align_corners)
-        return [conv(x) for conv, x in zip(self.fpn_convs, laterals, strict=True)]
-
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Logits (B, num_classes, H/4, W/4) from the four backbone levels."""
-        feats = self.fpn(self._transform_inputs(inputs))
+        feats = self.fpn(self._transform_inputs(inputs))  # [F1, F2, F3, F4], ``channels`` each
         size = feats[0].shape[2:]
         fused = self.fuse(torch.cat(
             [feats[0]] + [resize(f, size=size, mode="bilinear", align_corners=self.align_corners)

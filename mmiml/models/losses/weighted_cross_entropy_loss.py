@@ -9,16 +9,18 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import nn
 
+from mmiml import IGNORE_INDEX
+
 
 @MODELS.register_module()
 class WeightedCrossEntropyLoss(nn.Module):
     """Softmax cross-entropy over tampered/authentic pixels with per-class weights.
 
     mmseg 1.2.2's ``CrossEntropyLoss`` crashes when ``class_weight`` is set and the label holds
-    ignored pixels (it indexes the weights with 255), which every padded crop has. This loss
-    takes PyTorch's weighted mean over non-ignored pixels, ``sum(w_y * l) / sum(w_y)``, and an
-    optional per-pixel ``weight`` (mmseg's OHEM sampler passes one). Our choice; the paper only
-    says "CE" (omni_iml_model.md section 5).
+    ignored pixels (it indexes the weights with the ignore index), which every padded crop has.
+    This loss takes PyTorch's weighted mean over non-ignored pixels, ``sum(w_y * l) / sum(w_y)``,
+    and an optional per-pixel ``weight`` (mmseg's OHEM sampler passes one). Our choice; the paper
+    only says "CE" (docs/design/omni_iml.md section 5).
 
     Args:
         class_weight: weight per class (authentic, tampered); None = unweighted.
@@ -42,7 +44,7 @@ class WeightedCrossEntropyLoss(nn.Module):
         cls_score: torch.Tensor,
         label: torch.Tensor,
         weight: torch.Tensor | None = None,
-        ignore_index: int = 255,
+        ignore_index: int = IGNORE_INDEX,
         **kwargs,
     ) -> torch.Tensor:
         class_weight = (None if self.class_weight is None

@@ -1,4 +1,4 @@
-"""Anomaly Enhancement (Omni-IML design note, section 4).
+"""Anomaly Enhancement (docs/design/omni_iml.md section 4).
 
 Stated by the paper: a module between encoder and decoder that uses an RPN + RoI Align + box
 head with box supervision during training only, is removed at inference, and improves the

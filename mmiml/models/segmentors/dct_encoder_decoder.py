@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
-from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
 
 from ..data_preprocessor import stack_dct
+from ..utils.segmentor_cfgs import with_attribute_cfgs
 
 __all__ = ["DCTEncoderDecoder"]
 
@@ -25,10 +25,7 @@ class DCTEncoderDecoder(EncoderDecoder):
     (the DCT belongs to the whole image; sliding windows would need per-window DCT)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        for key in ("train_cfg", "test_cfg"):  # mmseg reads them by attribute
-            if isinstance(kwargs.get(key), dict):
-                kwargs[key] = ConfigDict(kwargs[key])
-        super().__init__(**kwargs)
+        super().__init__(**with_attribute_cfgs(kwargs))
         name = type(self).__name__
         if self.test_cfg is not None and self.test_cfg.get("mode", "whole") != "whole":
             raise ValueError(f"{name}: only test_cfg.mode='whole' is supported (the DCT is per "

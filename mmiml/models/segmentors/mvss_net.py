@@ -4,12 +4,13 @@ Supervision"): our re-implementation as mmseg modules.
 * ``MVSSBranches`` (mmiml/models/backbones/mvss_branches.py): the edge-supervised branch (ResNet
   + Sobel layers + Edge Residual Blocks -> edge logits) and the noise-sensitive branch
   (BayarConv2d + a second ResNet).
-* :class:`MVSSHead`: dual attention (position + channel, as in DANet) on the concatenated
-  last-stage features of both branches, then a 1x1 classifier to 2-class logits.
+* ``MVSSHead`` (mmiml/models/decode_heads/mvss_head.py): dual attention (mmseg's DANet
+  position + channel attention) on the concatenated last-stage features of both branches, then
+  a 1x1 classifier to 2-class logits.
 * :class:`MVSSNet`: the segmentor and its multi-scale supervision: Dice on the pixel mask
-  (:class:`TamperedDiceLoss`), an edge loss against the mask's edge band computed in the model
-  (:func:`mmiml.models.utils.edge_maps.mask_to_edge`), and an image-level BCE on the global max
-  of the tampered probability.
+  (``TamperedDiceLoss``, mmiml/models/losses/tampered_dice_loss.py), an edge loss against the
+  mask's edge band computed in the model (:func:`mmiml.models.utils.edge_maps.mask_to_edge`),
+  and an image-level BCE on the global max of the tampered probability.
 
 Our choice throughout: the output is mmiml's 2-class softmax (class 1 = tampered) rather than the
 paper's 1-channel sigmoid, so the segmentor plugs into mmseg and IMLMetric unchanged; since
@@ -21,144 +22,17 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
-from mmengine.config import ConfigDict
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
+from ..losses.tampered_dice_loss import batch_dice_loss
 from ..utils.edge_maps import mask_to_edge
+from ..utils.segmentor_cfgs import with_attribute_cfgs
 from .decode_losses import decode_losses_with_logits
 
-__all__ = ["MVSSHead", "MVSSNet", "TamperedDiceLoss", "batch_dice_loss"]
-
-
-def batch_dice_loss(prob: torch.Tensor, target: torch.Tensor, valid: torch.Tensor,
-                    smooth: float = 1.0) -> torch.Tensor:
-    """``1 - (2 sum(p t) + s) / (sum(p^2) + sum(t^2) + s)`` over the whole batch's valid pixels.
-
-    The batch is pooled (our reading of the authors' code), so authentic images (no positive
-    pixel) still push their probabilities down through the denominator.
-    """
-    v = valid.to(prob.dtype)
-    p = prob * v
-    t = target.to(prob.dtype) * v
-    inter = (p * t).sum()
-    union = (p * p).sum() + (t * t).sum()
-    return 1.0 - (2.0 * inter + smooth) / (union + smooth)
-
-
-@MODELS.register_module()
-class TamperedDiceLoss(nn.Module):
-    """Dice loss on the tampered-class softmax probability, ignoring ``ignore_index`` pixels.
-
-    (mmseg's ``DiceLoss`` drops the *class channel* numbered ``ignore_index``, not the pixels, so
-    padded pixels would still count; hence this small one.)
-
-    Args:
-        loss_weight: weight of the loss (MVSS-Net: alpha = 0.16).
-        smooth: additive smoothing of numerator and denominator.
-        tampered_class: the positive class index.
-        loss_name: key in the loss dict (must start with ``loss_``).
-    """
-
-    def __init__(self, loss_weight: float = 1.0, smooth: float = 1.0, tampered_class: int = 1,
-                 loss_name: str = "loss_dice") -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-        self.smooth = smooth
-        self.tampered_class = tampered_class
-        self._loss_name = loss_name
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: Any = None,
-                ignore_index: int = 255, **kwargs: Any) -> torch.Tensor:
-        prob = pred.softmax(dim=1)[:, self.tampered_class]
-        valid = target != ignore_index
-        loss = batch_dice_loss(prob, target == self.tampered_class, valid, self.smooth)
-        return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
-
-class PositionAttention(nn.Module):
-    """DANet's position attention: every pixel attends to every pixel; ``x + gamma * out``."""
-
-    def __init__(self, channels: int, key_channels: int) -> None:
-        super().__init__()
-        self.query = nn.Conv2d(channels, key_channels, 1)
-        self.key = nn.Conv2d(channels, key_channels, 1)
-        self.value = nn.Conv2d(channels, channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        q = self.query(x).flatten(2).transpose(1, 2)  # B x N x K
-        k = self.key(x).flatten(2)  # B x K x N
-        attn = torch.softmax(torch.bmm(q, k), dim=-1)  # B x N x N
-        v = self.value(x).flatten(2)  # B x C x N
-        out = torch.bmm(v, attn.transpose(1, 2)).view(b, c, h, w)
-        return x + self.gamma * out
-
-
-class ChannelAttention(nn.Module):
-    """DANet's channel attention (softmax of ``max - X X^T``); ``x + gamma * out``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gamma = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        f = x.flatten(2)  # B x C x N
-        energy = torch.bmm(f, f.transpose(1, 2))  # B x C x C
-        energy = energy.amax(dim=-1, keepdim=True) - energy
-        out = torch.bmm(torch.softmax(energy, dim=-1), f).view(b, c, h, w)
-        return x + self.gamma * out
-
-
-@MODELS.register_module()
-class MVSSHead(BaseDecodeHead):
-    """Dual-attention fusion of the ESB and NSB last-stage features, then 2-class logits.
-
-    The selected inputs (``in_index``, default the ESB and NSB features of ``MVSSBranches``) are
-    concatenated; two parallel paths (3x3 conv-BN-ReLU to ``channels``, position or channel
-    attention, 3x3 conv-BN-ReLU) are summed and classified by ``conv_seg`` (after dropout), as
-    the DANet head. Our choice: no separate auxiliary PAM/CAM outputs (MVSS-Net supervises the
-    fused one only).
-
-    Args:
-        key_channels: query/key width of the position attention; default ``channels // 8``.
-        **kwargs: :class:`BaseDecodeHead` arguments; ``in_channels`` a list matching
-            ``in_index`` with ``input_transform='multiple_select'``.
-    """
-
-    def __init__(self, key_channels: int | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("input_transform", "multiple_select")
-        super().__init__(**kwargs)
-        in_ch = (sum(self.in_channels) if isinstance(self.in_channels, (list, tuple))
-                 else self.in_channels)
-        conv = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-        self.pam_in = ConvModule(in_ch, self.channels, 3, padding=1, **conv)
-        self.pam = PositionAttention(self.channels, key_channels or max(self.channels // 8, 1))
-        self.pam_out = ConvModule(self.channels, self.channels, 3, padding=1, **conv)
-        self.cam_in = ConvModule(in_ch, self.channels, 3, padding=1, **conv)
-        self.cam = ChannelAttention()
-        self.cam_out = ConvModule(self.channels, self.channels, 3, padding=1, **conv)
-
-    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        x = self._transform_inputs(inputs)
-        if isinstance(x, (list, tuple)):
-            size = x[0].shape[-2:]
-            x = torch.cat([t if t.shape[-2:] == size else
-                           resize(t, size=size, mode="bilinear", align_corners=self.align_corners)
-                           for t in x], dim=1)
-        feat = self.pam_out(self.pam(self.pam_in(x))) + self.cam_out(self.cam(self.cam_in(x)))
-        return self.cls_seg(feat)
+__all__ = ["MVSSNet"]
 
 
 @MODELS.register_module()
@@ -172,9 +46,10 @@ class MVSSNet(EncoderDecoder):
 
     The edge target is the band of ``edge_width`` pixels either side of the mask boundary at the
     input resolution (:func:`mask_to_edge`); the stride-4 edge logits are upsampled bilinearly to
-    it; padded (255) pixels are left out. The image label is "the mask has a tampered pixel"; the
-    image score is the global max over the valid pixels of the tampered probability
-    (computed as the max of ``l1 - l0`` through a BCE with logits, for stability).
+    it; padded (the head's ``ignore_index``) pixels are left out. The image label is "the mask
+    has a tampered pixel"; the image score is the global max over the valid pixels of the
+    tampered probability (computed as the max of ``l1 - l0`` through a BCE with logits, for
+    stability).
 
     Args:
         edge_loss_weight: weight of the edge loss.
@@ -192,10 +67,7 @@ class MVSSNet(EncoderDecoder):
     def __init__(self, edge_loss_weight: float = 0.8, image_loss_weight: float = 0.04,
                  edge_width: int = 1, edge_loss: str = "bce",
                  edge_pos_weight: float | None = None, **kwargs: Any) -> None:
-        for key in ("train_cfg", "test_cfg"):  # mmseg reads them by attribute
-            if isinstance(kwargs.get(key), dict):
-                kwargs[key] = ConfigDict(kwargs[key])
-        super().__init__(**kwargs)
+        super().__init__(**with_attribute_cfgs(kwargs))
         if edge_loss not in ("bce", "dice"):
             raise ValueError(f"MVSSNet: edge_loss must be 'bce' or 'dice', got {edge_loss!r}")
         self.edge_loss_weight = edge_loss_weight

@@ -2,7 +2,7 @@
 
 An mmseg ``EncoderDecoder`` whose backbone also needs each sample's JPEG DCT and quantisation
 table (``dct``/``qtable`` on the data samples, see docs/data_contract.md), and whose training
-adds the encoder's coarse-mask and gate losses (omni_iml_model.md sections 1, 3 and 5) and,
+adds the encoder's coarse-mask and gate losses (docs/design/omni_iml.md sections 1, 3 and 5) and,
 when a neck with a detection branch is configured, the Anomaly Enhancement detection losses
 (section 4). The gate's decision is logged per task during training and stored on each
 prediction (``gate_fused``) at test time.
@@ -22,7 +22,7 @@ from .dct_encoder_decoder import DCTEncoderDecoder
 
 @MODELS.register_module()
 class OmniIML(DCTEncoderDecoder):
-    """Omni-IML (first public implementation; see omni_iml_model.md).
+    """Omni-IML (first public implementation; see docs/design/omni_iml.md).
 
     Args:
         aux_loss_weights: weights of ``coarse_rgb``, ``coarse_fused`` and ``gate`` losses
@@ -37,10 +37,12 @@ class OmniIML(DCTEncoderDecoder):
 
     def backbone_extra_args(self, inputs: torch.Tensor, data_samples: list,
                             training: bool) -> tuple[Any, ...]:
-        """The masks in training: they give the gate its per-sample target."""
+        """The masks and the head's ignore index in training: they give the gate its per-sample
+        target."""
         if not training:
             return ()
-        return (torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).to(inputs.device),)
+        gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).to(inputs.device)
+        return gt, self.decode_head.ignore_index
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
         losses = super().loss(inputs, data_samples)  # decode (and auxiliary head) losses

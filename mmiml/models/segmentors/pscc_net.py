@@ -17,16 +17,19 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 from torch import nn
 
+from mmiml import IGNORE_INDEX
+
+from ..utils.segmentor_cfgs import with_attribute_cfgs
+
 __all__ = ["PSCCNet", "downsample_mask"]
 
 
-def downsample_mask(gt: torch.Tensor, size: Sequence[int], ignore_index: int = 255,
+def downsample_mask(gt: torch.Tensor, size: Sequence[int], ignore_index: int = IGNORE_INDEX,
                     tampered_class: int = 1) -> torch.Tensor:
     """The (B, H, W) label map ``gt`` reduced to ``size`` by area majority.
 
@@ -70,10 +73,7 @@ class PSCCNet(EncoderDecoder):
 
     def __init__(self, mask_loss_weights: Sequence[float] = (1.0, 1.0, 1.0),
                  det_loss_weight: float = 1.0, **kwargs: Any) -> None:
-        for key in ("train_cfg", "test_cfg"):  # mmseg reads them by attribute
-            if isinstance(kwargs.get(key), dict):
-                kwargs[key] = ConfigDict(kwargs[key])
-        super().__init__(**kwargs)
+        super().__init__(**with_attribute_cfgs(kwargs))
         n = len(self.decode_head.in_channels)
         if len(mask_loss_weights) != n - 1:
             raise ValueError(f"PSCCNet: {len(mask_loss_weights)} mask_loss_weights for "

@@ -21,11 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+
+from ..utils.segmentor_cfgs import with_attribute_cfgs
 
 __all__ = ["TruForLike"]
 
@@ -40,10 +41,7 @@ class TruForLike(EncoderDecoder):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        for key in ("train_cfg", "test_cfg"):  # mmseg reads them by attribute
-            if isinstance(kwargs.get(key), dict):
-                kwargs[key] = ConfigDict(kwargs[key])
-        super().__init__(**kwargs)
+        super().__init__(**with_attribute_cfgs(kwargs))
 
     def predict(self, inputs: torch.Tensor, data_samples: list | None = None) -> list:
         if self.test_cfg.get("mode", "whole") != "whole":

@@ -1,6 +1,6 @@
 """JPEG DCT input pieces shared by frequency-aware models.
 
-From omni_iml_model.md section 1 (Frequency Perception Head, stated: from DTD): the Y-channel
+From docs/design/omni_iml.md section 1 (Frequency Perception Head, stated: from DTD): the Y-channel
 quantised DCT coefficients are clipped in magnitude to ``[0, 20]`` and one-hot encoded (21
 channels), and the 8x8 quantisation table is embedded (64 positions -> one vector each) so that
 it can modulate every in-block position of a feature map.
@@ -15,7 +15,7 @@ BLOCK = 8
 
 
 def one_hot_dct(dct: torch.Tensor, clip: int = 20) -> torch.Tensor:
-    """One-hot encode clipped DCT magnitudes (omni_iml_model.md section 1, stated: from DTD).
+    """One-hot encode clipped DCT magnitudes (docs/design/omni_iml.md section 1, stated: from DTD).
 
     Args:
         dct: (B, 1, H, W) integer quantised DCT coefficients (any int dtype, e.g. int16).
@@ -52,8 +52,8 @@ def tile_block_map(block_map: torch.Tensor, height: int, width: int) -> torch.Te
 class QuantTableEmbedding(nn.Module):
     """Embed an 8x8 JPEG quantisation table into a (B, C, 8, 8) modulation map.
 
-    omni_iml_model.md section 1 (stated: from DTD): "the 8x8 quantisation table is embedded (64
-    positions -> vector) and multiplies each in-block position". The exact form is our choice:
+    docs/design/omni_iml.md section 1 (stated, from DTD): the 8x8 quantisation table is embedded
+    (64 positions -> vector) and multiplies each in-block position. The exact form is our choice:
 
     * ``value_mode='embedding'``: a learned vector per quantisation value (``nn.Embedding`` over
       ``0..max_value``; larger values, e.g. from 16-bit tables, are clamped to ``max_value``).

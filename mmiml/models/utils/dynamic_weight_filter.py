@@ -1,4 +1,5 @@
-"""Dynamic Weight Filter of Omni-IML's Dynamic Weight Decoder (omni_iml_model.md section 3)."""
+"""Dynamic Weight Filter of Omni-IML's Dynamic Weight Decoder (docs/design/omni_iml.md
+section 3)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from torch import nn
 
 
 class DynamicWeightFilter(nn.Module):
-    """Per-sample 3x3 convolution mixed from K candidate kernels (omni_iml_model.md section 3).
+    """Per-sample 3x3 convolution mixed from K candidate kernels (docs/design/omni_iml.md
+    section 3).
 
     Stated in section 3: the filter averages its input to ``V_c``, computes
     ``A = sigmoid(FC([V_c, V_g]))`` over K=4 candidate 3x3 kernels, convolves with the per-sample

@@ -5,18 +5,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from mmiml import IGNORE_INDEX
+
 __all__ = ["mask_to_edge"]
 
 
 def mask_to_edge(gt: torch.Tensor, width: int = 1,
-                 ignore_index: int = 255) -> tuple[torch.Tensor, torch.Tensor]:
+                 ignore_index: int = IGNORE_INDEX) -> tuple[torch.Tensor, torch.Tensor]:
     """Boundary band of the tampered region: morphological gradient (dilation - erosion).
 
     A pixel is an edge pixel when its ``(2*width+1)`` square neighbourhood holds both a tampered
     (1) and an authentic (0) pixel, i.e. the band reaches ``width`` pixels either side of the
-    boundary (``2*width`` thick). Dilation and erosion are max-pools. Ignored pixels (``255``,
-    e.g. padding) count as neither class: a mask touching the padding or the image frame gets no
-    edge there.
+    boundary (``2*width`` thick). Dilation and erosion are max-pools. Ignored pixels
+    (``ignore_index``, e.g. padding) count as neither class: a mask touching the padding or the
+    image frame gets no edge there.
 
     Args:
         gt: BxHxW (or Bx1xHxW) integer mask with 0 = authentic, 1 = tampered, ``ignore_index``.

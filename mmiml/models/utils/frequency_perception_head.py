@@ -1,6 +1,6 @@
 """Frequency Perception Head (FPH) of the Omni-IML Modal Gate Encoder.
 
-omni_iml_model.md section 1 (stated: from DTD): Y-channel quantised JPEG DCT coefficients,
+docs/design/omni_iml.md section 1 (stated: from DTD): Y-channel quantised JPEG DCT coefficients,
 ``|coef|`` clipped to ``[0, 20]`` and one-hot encoded (21 channels); a dilated (rate 8) 3x3 conv
 then a 1x1 conv; the 8x8 quantisation table is embedded (64 positions -> vector) and multiplies
 each in-block position; an 8x8 stride-8 conv brings the result to stride 8.
@@ -16,7 +16,7 @@ __all__ = ["FrequencyPerceptionHead"]
 
 
 class FrequencyPerceptionHead(nn.Module):
-    """DCT + quantisation table -> stride-8 frequency features (omni_iml_model.md section 1).
+    """DCT + quantisation table -> stride-8 frequency features (docs/design/omni_iml.md section 1).
 
     Pipeline (stated, from DTD): one-hot(|dct| clipped to ``clip``) -> 3x3 conv with dilation 8
     (rate 8 = one JPEG block, so each coefficient sees the same frequency in the 8 neighbouring

@@ -1,0 +1,8 @@
+# Tiny CAT-Net trained and tested on the face task of SynthIML `cpu` only: the single-task
+# reference that the joint twin is compared with (same model, schedule and iterations).
+_base_ = ["./cat-net_hrnetv2-w8_1xb8-1k_synthiml-cpu-joint-128x128.py"]
+task = "face"
+train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
+                        dataset=dict(tasks=[task]))
+val_dataloader = dict(dataset=dict(tasks=[task]))
+test_dataloader = val_dataloader

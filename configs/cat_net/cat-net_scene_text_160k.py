@@ -1,8 +1,0 @@
-# CAT-Net at paper scale trained and tested on the scene_text task only (single-task reference
-# for the degradation report); otherwise configs/cat_net/cat-net_joint_160k.py.
-_base_ = ["./cat-net_joint_160k.py"]
-task = "scene_text"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

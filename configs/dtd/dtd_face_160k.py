@@ -1,8 +1,0 @@
-# DTD at paper scale trained and tested on the face task only (single-task reference
-# for the degradation report); otherwise configs/dtd/dtd_joint_160k.py.
-_base_ = ["./dtd_joint_160k.py"]
-task = "face"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

@@ -1,8 +1,0 @@
-# Tiny IML-ViT trained and tested on the scene-text task of SynthIML `cpu` only: the
-# single-task reference for the joint twin (same model, schedule and iterations).
-_base_ = ["./iml-vit-tiny_joint_synthiml-cpu.py"]
-task = "scene_text"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

@@ -1,8 +1,0 @@
-# Tiny MVSS-Net trained and tested on the document task of SynthIML `cpu` only: the single-task
-# reference for the joint twin (same model, schedule and iterations).
-_base_ = ["./mvss-net-tiny_joint_synthiml-cpu.py"]
-task = "document"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

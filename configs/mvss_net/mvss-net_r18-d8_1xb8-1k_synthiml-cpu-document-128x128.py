@@ -1,0 +1,8 @@
+# Tiny MVSS-Net trained and tested on the document task of SynthIML `cpu` only: the single-task
+# reference for the joint twin (same model, schedule and iterations).
+_base_ = ["./mvss-net_r18-d8_1xb8-1k_synthiml-cpu-joint-128x128.py"]
+task = "document"
+train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
+                        dataset=dict(tasks=[task]))
+val_dataloader = dict(dataset=dict(tasks=[task]))
+test_dataloader = val_dataloader

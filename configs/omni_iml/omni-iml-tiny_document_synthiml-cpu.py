@@ -1,8 +1,0 @@
-# Tiny Omni-IML trained and tested on the document task of SynthIML `cpu` only: the single-task
-# reference that the joint twin is compared with (same model, schedule and iterations).
-_base_ = ["./omni-iml-tiny_joint_synthiml-cpu.py"]
-task = "document"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

@@ -1,8 +1,0 @@
-# Tiny plain ConvNeXt-UPer trained and tested on the natural task of SynthIML `cpu` only: the
-# single-task reference for the joint twin (same model, schedule and iterations).
-_base_ = ["./plain-convnext-uper-tiny_joint_synthiml-cpu.py"]
-task = "natural"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

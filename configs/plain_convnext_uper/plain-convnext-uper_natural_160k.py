@@ -1,8 +1,0 @@
-# Plain ConvNeXt-Base + UPerHead at paper scale trained and tested on the natural task only
-# (single-task reference); otherwise ./plain-convnext-uper_joint_160k.py.
-_base_ = ["./plain-convnext-uper_joint_160k.py"]
-task = "natural"
-train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
-                        dataset=dict(tasks=[task]))
-val_dataloader = dict(dataset=dict(tasks=[task]))
-test_dataloader = val_dataloader

@@ -1,0 +1,11 @@
+# Tiny SegFormer (MiT-B0 from scratch, RGB only) on SynthIML `cpu` sampled 10:5:2:20 across tasks,
+# 1000 iterations of batch 8 with the CPU baseline's optimiser and schedule, like the tiny Omni-IML
+# twin (configs/omni_iml/omni-iml_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py), so they
+# compare model against model. No DCT is loaded: SegFormer sees pixels only.
+_base_ = [
+    "../_base_/models/segformer_mit-b0_cpu.py",
+    "../_base_/datasets/synthiml_cpu_rgb_joint.py",
+    "../_base_/default_runtime.py",
+    "../_base_/schedules/schedule_1k_cpu.py",
+]
+task_weights = dict(natural=10, document=5, face=2, scene_text=20)

@@ -1,0 +1,8 @@
+# Tiny SegFormer trained and tested on the scene text task of SynthIML `cpu` only: the
+# single-task reference for the joint twin (same model, schedule and iterations).
+_base_ = ["./segformer_mit-b0_1xb8-1k_synthiml-cpu-joint-128x128.py"]
+task = "scene_text"
+train_dataloader = dict(sampler=dict(_delete_=True, type="InfiniteSampler", shuffle=True),
+                        dataset=dict(tasks=[task]))
+val_dataloader = dict(dataset=dict(tasks=[task]))
+test_dataloader = val_dataloader
