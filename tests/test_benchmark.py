@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -267,6 +268,25 @@ def test_leaderboard_is_deterministic_and_rejects_edited_results(tmp_path):
     proc = _run_tool("tools/make_leaderboard.py", "--results-root", str(root), "--out",
                      str(tmp_path / "c"))
     assert proc.returncode == 2 and "segformer__face__0.json" in proc.stderr
+
+
+def test_leaderboard_refuses_a_missing_root_and_a_result_in_another_profiles_folder(tmp_path):
+    out = tmp_path / "board"
+    out.mkdir()
+    page = out / "README.md"
+    page.write_text("the page before\n")
+    proc = _run_tool("tools/make_leaderboard.py", "--results-root", str(tmp_path / "reslts"),
+                     "--out", str(out))
+    assert proc.returncode == 2 and "reslts" in proc.stderr and "nothing written" in proc.stderr
+    assert page.read_text() == "the page before\n"
+    root = tmp_path / "results"
+    _write_set(root / "cpu")
+    (root / "smoke").mkdir()
+    shutil.copy(root / "cpu" / "segformer__face__0.json", root / "smoke")
+    proc = _run_tool("tools/make_leaderboard.py", "--results-root", str(root), "--out", str(out))
+    assert proc.returncode == 2, proc.stderr
+    assert "smoke/segformer__face__0.json" in proc.stderr and "'cpu'" in proc.stderr
+    assert page.read_text() == "the page before\n"
 
 
 def test_degradation_report_tool_writes_md_csv_png(tmp_path):

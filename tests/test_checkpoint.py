@@ -46,6 +46,22 @@ def test_foreign_object_is_refused_with_reason(tmp_path):
     assert "allow-list" in message
 
 
+class RunsACommand:  # a payload that would call os.system if it were unpickled
+    def __reduce__(self):
+        import os
+        return (os.system, ("true",))
+
+
+def test_blocked_module_global_is_named(tmp_path):
+    path = tmp_path / "payload.pth"
+    torch.save({"state_dict": {"w": torch.ones(1)}, "extra": RunsACommand()}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(str(path), map_location="cpu")
+    message = str(info.value)
+    assert str(path) in message
+    assert ".system" in message and "an object outside the allow-list" not in message
+
+
 def test_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.pth"):
         _load_checkpoint(str(tmp_path / "nope.pth"), map_location="cpu")

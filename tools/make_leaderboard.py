@@ -171,12 +171,21 @@ def generate(root: Path, out: Path, profiles: str | None = None) -> list[Path]:
              f"`{root.as_posix()}/` (do not edit by hand; `tools/benchmark_all.sh` reruns the "
              "benchmark and regenerates this page). Every figure is read from a result file "
              "validated against the `mmiml-benchmark/1` schema and its checksum.", ""]
-    if not names:
-        lines += ["_No results yet: run `bash tools/benchmark_all.sh`._", ""]
+    sections = {}
     for name in names:
         docs = load_results(root / name)
-        if not docs:
-            continue
+        for doc in docs:
+            # a file copied into another profile's folder would be listed under the wrong budget
+            if doc["profile"] != name:
+                raise ValueError(f"{doc['_path']}: result of profile {doc['profile']!r} in the "
+                                 f"folder of profile {name!r}")
+        if docs:
+            sections[name] = docs
+    if not sections:
+        # never replace a page with an empty one (a misspelt --results-root, say)
+        raise ValueError(f"{root}: no result files (<profile>/*.json) found; nothing written. "
+                         "Run `bash tools/benchmark_all.sh` or check --results-root")
+    for name, docs in sections.items():
         lines += _section(name, docs, out)
     out.mkdir(parents=True, exist_ok=True)
     readme = out / "README.md"

@@ -106,7 +106,9 @@ def load_local_checkpoint(
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        # torch words it "Unsupported global: GLOBAL x.y" for an unknown class and "unsupported
+        # GLOBAL x.y whose module x is blocked" for a blocked module (os.system -> posix.system)
+        match = re.search(r"\bGLOBAL ([\w.]+)", str(err))
         culprit = match.group(1) if match else "an object outside the allow-list"
         raise UnsafeCheckpointError(
             f"{filename}: refused to load: the checkpoint pickles {culprit}, which is not on "
