@@ -110,4 +110,4 @@ def test_options_pixel_limit_threshold_invert(tmp_path: Path) -> None:
     r = run_check(str(m), "--mask-threshold", "128", "--invert-masks", "--max-pixels", "100")
     assert r.returncode == 1 and "max_pixels=100" in r.stdout
     r = run_check(str(tmp_path / "none.jsonl"))
-    assert r.returncode == 1 and "manifest file not found" in r.stderr
+    assert r.returncode == 2 and "manifest file not found" in r.stderr

@@ -151,6 +151,9 @@ def test_mask_options_and_lazy_init(tmp_path: Path, files: dict[str, str]) -> No
     m = write(tmp_path / "m.jsonl", [row(files["a"], soft)])
     with pytest.raises(IMLDataError, match="not a binary mask"):
         IMLDataset(ann_file=m)
+    # a threshold on the manifest line works like the option
+    per_line = write(tmp_path / "m_t.jsonl", [row(files["a"], soft, mask_threshold=100)])
+    assert IMLDataset(ann_file=per_line).get_data_info(0)["mask_threshold"] == 100
     ds = IMLDataset(ann_file=m, mask_threshold=127.5, invert_masks=True, lazy_init=True)
     assert len(ds) == 1  # full_init on first use
     info = ds.get_data_info(0)
@@ -166,3 +169,31 @@ def test_built_from_registry_with_data_root(tmp_path: Path, files: dict[str, str
     ds = DATASETS.build(dict(type="IMLDataset", data_root=str(tmp_path), ann_file="m.jsonl",
                              pipeline=[], test_mode=True))
     assert isinstance(ds, IMLDataset) and len(ds) == 1
+
+
+def test_mask_policy_entry_checks(tmp_path: Path, files: dict[str, str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty mask on a tampered entry is a bad sample (raised, or skipped and counted);
+    a full mask is a logged warning; MMIML_MAX_PIXELS / max_pixels reach the validation."""
+    black = save(np.zeros((16, 20), np.uint8), tmp_path / "black.png")
+    white = save(np.full((16, 20), 255, np.uint8), tmp_path / "white.png")
+    m = write(tmp_path / "m.jsonl", [row(files["a"], files["a_gt"]), row(files["c"], black)])
+    with pytest.raises(IMLDataError) as e:
+        IMLDataset(ann_file=m)
+    assert str(e.value).startswith(str(tmp_path / "black.png"))
+    assert "no tampered pixel" in str(e.value)
+    ds = IMLDataset(ann_file=m, skip_invalid=True)
+    assert len(ds) == 1 and ds.num_skipped == 1
+    assert ds.skipped[0][0] == str(tmp_path / "black.png")
+
+    m2 = write(tmp_path / "m2.jsonl", [row(files["a"], white)])
+    ds = IMLDataset(ann_file=m2)
+    assert len(ds) == 1 and ds.num_skipped == 0
+    assert [p for p, _ in ds.mask_warnings] == [str(tmp_path / "white.png")]
+    assert "every pixel" in ds.mask_warnings[0][1]
+    # 0 = no limit; None = the default, which the environment can lower
+    one = write(tmp_path / "m3.jsonl", [row(files["a"], None)])
+    assert len(IMLDataset(ann_file=one, max_pixels=0)) == 1
+    monkeypatch.setenv("MMIML_MAX_PIXELS", "100")
+    with pytest.raises(IMLDataError, match="max_pixels=100"):
+        IMLDataset(ann_file=one)

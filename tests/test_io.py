@@ -312,3 +312,160 @@ def test_validate_entry_reports_every_problem(tmp_path: Path) -> None:
     assert p.startswith(str(small)) and "differs from the image size" in p
     (p,) = validate_entry({"image": str(img), "mask": None}, max_pixels=100)
     assert "max_pixels=100" in p
+
+
+# ---------------------------------------------------------------- pixel limit
+
+
+def test_default_pixel_limit_env_and_override(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmiml.datasets.io import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, resolve_max_pixels
+    from mmiml.utils.errors import ConfigError
+
+    monkeypatch.delenv(MAX_PIXELS_ENV, raising=False)
+    assert resolve_max_pixels(None) == DEFAULT_MAX_PIXELS == 8192 * 8192
+    assert resolve_max_pixels(0) == 0 and resolve_max_pixels(50) == 50
+    p = save(rand_rgb(10, 20), tmp_path / "a.png")
+    monkeypatch.setenv(MAX_PIXELS_ENV, "199")  # None follows the environment ...
+    with pytest.raises(IMLDataError) as e:
+        load_image(p)
+    assert_named(e, p, "20x10", "max_pixels=199", MAX_PIXELS_ENV)
+    with pytest.raises(IMLDataError, match="max_pixels=199"):
+        load_mask(save(square_mask(10, 20) * 255, tmp_path / "m.png"))
+    assert load_image(p, max_pixels=0).shape == (10, 20, 3)  # ... an explicit value wins
+    monkeypatch.setenv(MAX_PIXELS_ENV, "0")  # 0 = no limit
+    assert load_image(p).shape == (10, 20, 3)
+    monkeypatch.setenv(MAX_PIXELS_ENV, "-3")
+    with pytest.raises(ConfigError, match=MAX_PIXELS_ENV):
+        load_image(p)
+    with pytest.raises(ConfigError, match="max_pixels"):
+        load_image(p, max_pixels=-1)
+
+
+def test_huge_png_refused_from_its_header_without_pillow_warning(tmp_path: Path) -> None:
+    import time
+    import warnings
+
+    p = tmp_path / "huge.png"
+    Image.new("1", (13000, 13000)).save(p)  # 169 Mpx, ~20 KB
+    assert p.stat().st_size < 100_000
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        for read in (load_image, load_mask):
+            with pytest.raises(IMLDataError) as e:
+                read(p)
+            assert_named(e, p, "13000x13000 = 169000000 pixels", "max_pixels=67108864",
+                         "MMIML_MAX_PIXELS")
+    assert time.perf_counter() - start < 2.0  # nothing was decoded
+
+
+def test_pillow_bomb_cap_cannot_preempt_our_limit(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    p = save(rand_rgb(20, 20), tmp_path / "a.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 400 px > 2 x Pillow's cap
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        assert load_image(p).shape == (20, 20, 3)  # our (default) limit decides
+        with pytest.raises(IMLDataError, match="max_pixels=399"):
+            load_image(p, max_pixels=399)
+    assert Image.MAX_IMAGE_PIXELS == 100  # Pillow's setting is left as it was
+
+
+# ---------------------------------------------------------------- mask policy
+
+
+def test_mask_policy_readings(tmp_path: Path) -> None:
+    from mmiml.datasets.io import read_mask
+
+    m = square_mask()
+    r = read_mask(save(m * 255, tmp_path / "a.png"))
+    assert (r.rule, r.tolerated, r.warnings) == ("two levels 0/255", 0, ())
+    assert r.tampered == int(m.sum())
+    # uniform 0 and 255 are read (the entry checks judge them); other greys are refused
+    assert read_mask(save(np.zeros_like(m), tmp_path / "z.png")).tampered == 0
+    assert read_mask(save(np.full_like(m, 255), tmp_path / "f.png")).tampered == m.size
+    for level in (1, 128, 254):
+        p = save(np.full_like(m, level), tmp_path / f"u{level}.png")
+        with pytest.raises(IMLDataError) as e:
+            read_mask(p)
+        assert_named(e, p, "uniform mask", f"value {level}", "threshold")
+    # anti-aliased 0/255 edges in a lossless file: tolerated and counted
+    aa = m * 255
+    aa[4, 8:20] = 40
+    aa[15, 8:20] = 220
+    r = read_mask(save(aa, tmp_path / "aa.png"))
+    assert r.rule == "near-binary 0/255" and r.tolerated == 24
+    np.testing.assert_array_equal(r.mask[5:15], m[5:15])
+    assert r.mask[15, 8:20].all() and not r.mask[4].any()
+
+
+def test_01_mask_with_strays_is_refused_with_counts(tmp_path: Path) -> None:
+    m = square_mask()
+    stray = m.copy()
+    stray[0, 0] = 255
+    stray[0, 1] = 255
+    stray[23, 31] = 2
+    p = save(stray, tmp_path / "s.png")
+    with pytest.raises(IMLDataError) as e:
+        load_mask(p)
+    assert_named(e, p, "0/1 mask with 3 stray pixels above 1", "255: 2 px", "2: 1 px",
+                 f"1: {int(m.sum())} px", "threshold")
+    # the caller may decide: every non-zero pixel is tampered
+    np.testing.assert_array_equal(load_mask(p, threshold=0), (stray > 0).astype(np.uint8))
+    # 16-bit: a stray 65535 in a 0/1 mask is not scaled away
+    s16 = m.astype(np.uint16)
+    s16[0, 0] = 65535
+    Image.fromarray(s16).save(tmp_path / "s16.png")
+    with pytest.raises(IMLDataError, match="1 stray pixel above 1"):
+        load_mask(tmp_path / "s16.png")
+
+
+@pytest.mark.parametrize("quality", [90, 95])
+def test_jpeg_01_mask_read_on_the_01_scale_with_warning(tmp_path: Path, quality: int) -> None:
+    from mmiml.datasets.io import read_mask
+
+    h, w = 64, 80
+    m = np.zeros((h, w), np.uint8)
+    m[10:40, 12:50] = 1
+    p = save(m, tmp_path / "m01.jpg", quality=quality)
+    r = read_mask(p)
+    assert r.rule == "lossy 0/1" and len(r.warnings) == 1 and "store masks as PNG" in r.warnings[0]
+    assert r.tolerated == int((np.asarray(Image.open(p)) > 1).sum())
+    assert (r.mask & m).sum() >= 0.97 * m.sum()  # not cut at 127
+    assert (r.mask != m).sum() <= 0.02 * m.size
+
+
+def test_masks_neither_01_nor_0255_are_refused(tmp_path: Path) -> None:
+    m = square_mask()
+    dim = (m * 20).astype(np.uint8)
+    dim[0] = 40
+    p = save(dim, tmp_path / "dim.png")
+    with pytest.raises(IMLDataError) as e:
+        load_mask(p)
+    assert_named(e, p, "not a binary mask", "values 0:", "20:", "40:", "nothing is above 127")
+    # a JPEG with values up to ~10: too bright for a 0/1 mask, too dark for a 0/255 one
+    q = save((m * 10).astype(np.uint8), tmp_path / "dim.jpg", quality=90)
+    with pytest.raises(IMLDataError, match="not a binary mask"):
+        load_mask(q)
+
+
+def test_empty_and_full_masks_on_tampered_entries(tmp_path: Path) -> None:
+    from mmiml.datasets.io import check_entry
+
+    img = save(rand_rgb(), tmp_path / "a.png")
+    black = save(np.zeros((24, 32), np.uint8), tmp_path / "black.png")
+    found = check_entry({"image": str(img), "mask": str(black)})
+    (err,) = found.errors
+    assert str(err).startswith(str(black)) and "no tampered pixel" in str(err)
+    assert '"mask": null' in str(err)
+    white = save(np.full((24, 32), 255, np.uint8), tmp_path / "white.png")
+    # NIST style: all white means all authentic once inverted
+    (err,) = check_entry({"image": str(img), "mask": str(white), "mask_inverted": True}).errors
+    assert "no tampered pixel" in str(err) and "inverted" in str(err)
+    found = check_entry({"image": str(img), "mask": str(white)})
+    assert found.errors == [] and len(found.warnings) == 1
+    assert "every pixel (768) is tampered" in str(found.warnings[0])
+    assert validate_entry({"image": str(img), "mask": str(white)}) == []  # warnings are not

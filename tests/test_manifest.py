@@ -133,3 +133,41 @@ def test_write_rejects_invalid_entries(tmp_path: Path) -> None:
     with pytest.raises(IMLDataError, match="entry 1: duplicate image"):
         write_manifest([row("/a.jpg"), row("/a.jpg")], out)
     assert not out.exists()
+
+
+def test_empty_manifest_only_when_asked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    blank = write_lines(tmp_path / "blank.jsonl", ["", "   ", "\t"])
+    for m, what in ((empty, "empty file"), (blank, "only blank lines")):
+        assert read_manifest(m) == []  # a split file may legitimately be empty
+        with pytest.raises(IMLDataError) as e:
+            read_manifest(m, allow_empty=False)
+        assert str(e.value).startswith(f"{m}: manifest has no entries ({what})")
+
+
+def test_deep_non_utf8_and_bom_lines(tmp_path: Path) -> None:
+    deep = write_lines(tmp_path / "deep.jsonl", [row("a.jpg"), "[" * 100_000])
+    with pytest.raises(IMLDataError) as e:
+        read_manifest(deep)
+    assert str(e.value).startswith(f"{deep}:2: invalid JSON: nested too deeply")
+    problems: list[IMLDataError] = []
+    assert len(read_manifest(deep, collect_problems=problems)) == 1 and len(problems) == 1
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(json.dumps(row("a.jpg")).encode() + b"\n" + b'{"image": "caf\xe9.jpg"}\n')
+    with pytest.raises(IMLDataError) as e:
+        read_manifest(latin)
+    assert str(e.value).startswith(f"{latin}: manifest is not UTF-8 text") and "line 2" in str(
+        e.value)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(row("a.jpg")).encode() + b"\n")
+    assert [e["line"] for e in read_manifest(bom)] == [1]
+
+
+def test_mask_threshold_key_must_be_a_number(tmp_path: Path) -> None:
+    m = write_lines(tmp_path / "m.jsonl", [row("a.jpg", "a.png", mask_threshold=127.5),
+                                           row("b.jpg", "b.png", mask_threshold="high")])
+    problems: list[IMLDataError] = []
+    (entry,) = read_manifest(m, collect_problems=problems)
+    assert entry["mask_threshold"] == 127.5
+    assert "'mask_threshold' must be a number" in str(problems[0])

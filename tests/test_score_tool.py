@@ -83,8 +83,8 @@ def test_png_and_npy_predictions_score_like_the_metric(tmp_path: Path, score_too
                                                        capsys) -> None:
     d = build(tmp_path, fmt={"t1": "npy", "a0": "npy"})
     out = tmp_path / "result.json"
-    result = score_tool.main(["--pred", d["pred"], "--manifest", d["manifest"],
-                              "--out", str(out)])
+    result = score_tool.run(["--pred", d["pred"], "--manifest", d["manifest"],
+                             "--out", str(out)])
     printed = capsys.readouterr().out
     assert "natural" in printed and "avg" in printed
     on_disk = json.loads(out.read_text())
@@ -120,8 +120,8 @@ def test_wrong_size_is_a_named_error_unless_resize(tmp_path: Path, score_tool) -
     d = build(tmp_path, size={"t1": (8, 8)}, fmt={"t1": "npy"})
     with pytest.raises(IMLDataError, match=r"t1\.npy.*8x8.*16x16"):
         score_tool.main(["--pred", d["pred"], "--manifest", d["manifest"]])
-    res = score_tool.main(["--pred", d["pred"], "--manifest", d["manifest"], "--resize",
-                           "--out", str(tmp_path / "r.json")])
+    res = score_tool.run(["--pred", d["pred"], "--manifest", d["manifest"], "--resize",
+                          "--out", str(tmp_path / "r.json")])
     assert res["num_images"] == 4
 
 

@@ -123,6 +123,8 @@ def test_slurm_launcher_without_gpu_is_refused_with_the_reason() -> None:
     from mmiml.utils.setup_env import adapt_cfg_to_device
 
     cfg = Config(dict(model=dict(type="X", norm_cfg=dict(type="SyncBN"))))
-    with pytest.raises(RuntimeError, match="--launcher slurm needs GPUs"):
+    from mmiml.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--launcher slurm: needs GPUs"):
         adapt_cfg_to_device(cfg, "slurm")
     assert cfg.model.norm_cfg.type == "SyncBN"  # nothing was changed before the refusal

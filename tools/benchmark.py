@@ -9,8 +9,11 @@ every task's test split, write one result file per (model, training set, seed).
 Complete runs (a valid result file for the same resolved config) are skipped. An interrupted
 run restarts from iteration 0, or with ``--resume`` from its last checkpoint (a killed
 benchmark loses at most one checkpoint interval). A failed run is reported at the end and the
-others go on; the exit status is 1 if any run failed. ``tools/benchmark_all.sh`` runs this and
-then regenerates the leaderboard.
+others go on; the exit status is 1 if any run failed, 2 for bad arguments (nothing ran).
+SIGTERM, SIGINT (Ctrl-C) or SIGHUP stops the active runs with every process they started,
+reports them as interrupted and exits with 128 + the signal number; a killed benchmark
+(``kill -9``) takes its runs with it too. ``tools/benchmark_all.sh`` runs this and then
+regenerates the leaderboard.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmiml.benchmark.orchestrate import (  # noqa: E402
+    BenchmarkInterrupted,
     execute,
     mark_complete,
     parse_train_sets,
@@ -29,6 +33,7 @@ from mmiml.benchmark.orchestrate import (  # noqa: E402
     summary,
 )
 from mmiml.benchmark.profiles import PROFILES, get_profile  # noqa: E402
+from mmiml.utils.cli import run_cli  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="with N > 1, each run is N processes under torchrun "
                         "(tools/dist_run.sh), one per GPU; the paper profile's way")
     p.add_argument("--max-iters", type=int,
-                   help="another training budget; results go to RESULTS_ROOT/<profile>@<N>it/")
+                   help="another training budget (at least 1); results go to "
+                        "RESULTS_ROOT/<profile>@<N>it/")
     p.add_argument("--jobs", type=int,
                    help="runs at once; each gets cpu_count/jobs threads (default: the "
                         "profile's: 2 for smoke and cpu, 1 for paper)")
@@ -58,18 +64,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.seeds < 1 or (args.jobs is not None and args.jobs < 1):
         p.error("--seeds and --jobs must be at least 1")
+    if args.max_iters is not None and args.max_iters < 1:
+        p.error(f"--max-iters must be at least 1 (training iterations), got {args.max_iters}")
+    if args.gpus < 0:
+        p.error(f"--gpus must not be negative, got {args.gpus}")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        profile = get_profile(args.profile, args.max_iters)
-        models = profile.models_list(args.models)
-        train_sets = parse_train_sets(args.tasks)
-    except ValueError as exc:
-        print(f"benchmark: {exc}", file=sys.stderr)
-        return 2
+    profile = get_profile(args.profile, args.max_iters)
+    models = profile.models_list(args.models)
+    train_sets = parse_train_sets(args.tasks)
     from mmiml.utils.setup_env import register_all_modules
 
     register_all_modules()
@@ -89,11 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         for i, run in enumerate(runs, 1):
             print(f"  {i:3d}. {run.label}: {run.status} -> {run.out}")
         return 0
-    wall = execute(runs, profile, resume=args.resume, jobs=jobs, gpus=args.gpus,
-                   log=lambda m: print(m, flush=True))
+    try:
+        wall = execute(runs, profile, resume=args.resume, jobs=jobs, gpus=args.gpus,
+                       log=lambda m: print(m, flush=True))
+    except BenchmarkInterrupted as stop:  # the runs are stopped; report them, then exit
+        print(summary(runs, stop.wall), flush=True)
+        stopped = [r.label for r in runs if r.status == "interrupted"]
+        print(f"benchmark: {stop}; {len(stopped)} run(s) stopped"
+              + (f" ({'; '.join(stopped)})" if stopped else "")
+              + ": rerun with --resume to continue them from their last checkpoint",
+              file=sys.stderr, flush=True)
+        return 128 + stop.signum
     print(summary(runs, wall), flush=True)
     return 1 if any(r.status == "failed" for r in runs) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -10,6 +10,7 @@
 # Default: the `cpu` profile (every model as its tiny twin on SynthIML `cpu`, 2 CPU cores).
 # Options other than --leaderboard go to tools/benchmark.py (see its --help). Exit status: that
 # of the benchmark (1 if any run failed, after the leaderboard is regenerated from what exists).
+# SIGTERM, SIGINT or SIGHUP stops the benchmark and its runs (exit 128 + signal, no leaderboard).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ]; then
@@ -35,10 +36,25 @@ while [ $# -gt 0 ]; do
 done
 
 start=$(date +%s)
-"$PY" tools/benchmark.py "${BENCH_ARGS[@]}"
+# In the background, so that a signal to this script reaches the benchmark: bash would die at
+# once and leave it running. SIGTERM is what it gets (a background job ignores SIGINT until the
+# benchmark sets its own handler); it stops its runs and exits with 128 + the signal.
+"$PY" tools/benchmark.py "${BENCH_ARGS[@]}" &
+bench=$!
+trap 'kill -TERM "$bench" 2>/dev/null' TERM INT HUP
+wait "$bench"
 status=$?
+while kill -0 "$bench" 2>/dev/null; do  # a signal ended `wait` early: wait for the benchmark
+  wait "$bench"
+  status=$?
+done
+trap - TERM INT HUP
 if [ $status -eq 2 ]; then
   exit 2  # bad arguments: nothing ran
+fi
+if [ $status -ge 128 ]; then
+  echo "benchmark_all: benchmark stopped (exit status $status); leaderboard not regenerated" >&2
+  exit $status
 fi
 "$PY" tools/make_leaderboard.py --results-root "$RESULTS_ROOT" --out "$LEADERBOARD" || status=1
 echo "benchmark_all: $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s;" \

@@ -19,6 +19,7 @@ import sys
 from mmiml import TASKS
 from mmiml.datasets.importers import DEFAULT_MASK_SUFFIXES, import_benco_json, import_tp_gt
 from mmiml.datasets.manifest import SPLITS, write_manifest
+from mmiml.utils.cli import run_cli
 from mmiml.utils.errors import IMLDataError
 
 
@@ -41,21 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        if args.format == "benco":
-            if args.mask_suffixes:
-                print("note: --mask-suffix is ignored for the benco format", file=sys.stderr)
-            entries, report = import_benco_json(
-                args.input, task=args.task, source=args.source, split=args.split
-            )
-        else:
-            entries, report = import_tp_gt(
-                args.input, task=args.task, source=args.source, split=args.split,
-                mask_suffixes=tuple(args.mask_suffixes or DEFAULT_MASK_SUFFIXES),
-            )
-    except (IMLDataError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    if args.format == "benco":
+        if args.mask_suffixes:
+            print("note: --mask-suffix is ignored for the benco format", file=sys.stderr)
+        entries, report = import_benco_json(
+            args.input, task=args.task, source=args.source, split=args.split
+        )
+    else:
+        entries, report = import_tp_gt(
+            args.input, task=args.task, source=args.source, split=args.split,
+            mask_suffixes=tuple(args.mask_suffixes or DEFAULT_MASK_SUFFIXES),
+        )
     for line in report.lines():
         print(line)
     if args.mask_inverted:
@@ -67,11 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         n = write_manifest(entries, args.out)
         print(f"wrote {n} entries to {args.out}")
     if nothing_paired:
-        print("error: nothing was paired; check the folder layout and --mask-suffix",
-              file=sys.stderr)
-        return 1
+        raise IMLDataError(args.input, "nothing was paired; check the folder layout and "
+                                       "--mask-suffix")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

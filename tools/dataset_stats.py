@@ -3,7 +3,10 @@
     python tools/dataset_stats.py MANIFEST [--out-dir DIR] [--no-masks]
 
 Prints markdown tables and writes DIR/stats.md and DIR/stats.png (default DIR: the manifest's
-folder). The logic lives in ``mmiml.datasets.stats``.
+folder). The logic lives in ``mmiml.datasets.stats``. Masks are read under the mask policy
+(docs/data_contract.md): a mask it refuses, or an empty mask on a tampered entry, stops the
+tool with the file named (exit 2) and nothing is written; run tools/check_dataset.py for the
+full list.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Describe the manifest; every file is read before anything is written."""
     args = parse_args(argv)
     stats = dataset_stats(args.manifest, load_masks=not args.no_masks)
     out_dir = Path(args.out_dir or os.path.dirname(os.path.abspath(args.manifest)))
@@ -42,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     (out_dir / "stats.md").write_text(md, encoding="utf-8")
     plot_stats(stats, out_dir / "stats.png")
     print(f"written {out_dir / 'stats.md'} and {out_dir / 'stats.png'}")
-    return stats
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmiml.benchmark import report  # noqa: E402
 from mmiml.benchmark.result import load_benchmark_result  # noqa: E402
 from mmiml.benchmark.zoo import JOINT  # noqa: E402
+from mmiml.utils.cli import run_cli  # noqa: E402
+from mmiml.utils.errors import IMLDataError  # noqa: E402
 
 
 def collect(paths: list[str]) -> list[dict]:
@@ -29,17 +31,18 @@ def collect(paths: list[str]) -> list[dict]:
         elif path.is_file():
             files = [path]
         else:
-            raise ValueError(f"{path}: no such file or folder")
+            raise IMLDataError(path, "no such file or folder")
         for f in files:
             doc = load_benchmark_result(f)
             doc["_path"] = str(f)
             docs.append(doc)
     if not docs:
-        raise ValueError(f"no result files in {', '.join(paths)}")
+        raise IMLDataError(", ".join(paths), "no result files (*.json) found; nothing written")
     profiles = sorted({d["profile"] for d in docs})
     if len(profiles) > 1:
-        raise ValueError(f"results from several profiles ({', '.join(profiles)}): joint and "
-                         "single-task runs must share a budget; pass one profile's files")
+        raise IMLDataError(", ".join(paths), f"results from several profiles "
+                           f"({', '.join(profiles)}): joint and single-task runs must share a "
+                           "budget; pass one profile's files")
     return docs
 
 
@@ -49,11 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="work_dirs/degradation_report")
     p.add_argument("--name", default="degradation", help="file stem of the outputs")
     args = p.parse_args(argv)
-    try:
-        docs = collect(args.results)
-    except ValueError as exc:
-        print(f"degradation_report: {exc}", file=sys.stderr)
-        return 2
+    docs = collect(args.results)
     df = report.frame(docs)
     deg = report.degradation_frame(df)
     trained = {d["model"] for d in docs if d["kind"] != "lower_bound"}
@@ -82,4 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

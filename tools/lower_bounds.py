@@ -24,7 +24,6 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from mmiml.evaluation.lower_bounds import LOWER_BOUNDS, score_lower_bounds
 from mmiml.utils.cli import run_cli
-from mmiml.utils.errors import IMLDataError
 
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("num_images", "n"),
@@ -87,4 +86,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    run_cli(main, errors=(IMLDataError, ValueError))
+    run_cli(main, errors=(ValueError,))

@@ -7,6 +7,7 @@ import argparse
 import time
 
 from mmiml.datasets.demo_splices import make_demo_splices
+from mmiml.utils.cli import run_cli
 
 
 def main() -> None:
@@ -25,4 +26,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -28,6 +28,8 @@ import pandas as pd  # noqa: E402
 from mmiml.benchmark import report  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES  # noqa: E402
 from mmiml.benchmark.result import load_results  # noqa: E402
+from mmiml.utils.cli import run_cli  # noqa: E402
+from mmiml.utils.errors import IMLDataError  # noqa: E402
 
 MAIN_METRICS = (("pixel_iou_image", "IoU"), ("pixel_f1_image", "F1"))
 DATASET_METRICS = (("pixel_iou_dataset", "IoU_ds"), ("pixel_f1_dataset", "F1_ds"))
@@ -40,7 +42,7 @@ def _profiles_present(root: Path, wanted: str | None) -> list[str]:
         names = [n.strip() for n in wanted.split(",") if n.strip()]
         missing = [n for n in names if n not in present]
         if missing:
-            raise ValueError(f"{root}: no results for profile(s) {', '.join(missing)}")
+            raise IMLDataError(root, f"no results for profile(s) {', '.join(missing)}")
         present = names
     order = {name: i for i, name in enumerate(PROFILES)}
     return sorted(present, key=lambda n: (order.get(n, len(order)), n))
@@ -177,14 +179,14 @@ def generate(root: Path, out: Path, profiles: str | None = None) -> list[Path]:
         for doc in docs:
             # a file copied into another profile's folder would be listed under the wrong budget
             if doc["profile"] != name:
-                raise ValueError(f"{doc['_path']}: result of profile {doc['profile']!r} in the "
-                                 f"folder of profile {name!r}")
+                raise IMLDataError(doc["_path"], f"result of profile {doc['profile']!r} in the "
+                                                 f"folder of profile {name!r}")
         if docs:
             sections[name] = docs
     if not sections:
         # never replace a page with an empty one (a misspelt --results-root, say)
-        raise ValueError(f"{root}: no result files (<profile>/*.json) found; nothing written. "
-                         "Run `bash tools/benchmark_all.sh` or check --results-root")
+        raise IMLDataError(root, "no result files (<profile>/*.json) found; nothing written. "
+                                 "Run `bash tools/benchmark_all.sh` or check --results-root")
     for name, docs in sections.items():
         lines += _section(name, docs, out)
     out.mkdir(parents=True, exist_ok=True)
@@ -220,21 +222,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="fail if OUT differs from a fresh generation")
     args = p.parse_args(argv)
     root, out = Path(args.results_root), Path(args.out)
-    try:
-        if args.check:
-            problems = check(root, out, args.profiles)
-            for problem in problems:
-                print(f"make_leaderboard --check: {problem}", file=sys.stderr)
-            if not problems:
-                print(f"make_leaderboard --check: {out} is what {root} gives")
-            return 1 if problems else 0
-        written = generate(root, out, args.profiles)
-    except ValueError as exc:
-        print(f"make_leaderboard: {exc}", file=sys.stderr)
-        return 2
+    if args.check:
+        problems = check(root, out, args.profiles)
+        for problem in problems:
+            print(f"make_leaderboard --check: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"make_leaderboard --check: {out} is what {root} gives")
+        return 1 if problems else 0
+    written = generate(root, out, args.profiles)
     print(f"make_leaderboard: wrote {len(written)} files under {out}/")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

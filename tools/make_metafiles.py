@@ -49,6 +49,7 @@ from mmiml import TASKS, __version__  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES, crop_of  # noqa: E402
 from mmiml.benchmark.result import load_results  # noqa: E402
 from mmiml.benchmark.zoo import JOINT, ZOO, ZooModel  # noqa: E402
+from mmiml.utils.cli import run_cli  # noqa: E402
 
 TASK_NAME = "Image Manipulation Localization"
 #: profiles whose results go into the metafiles (``smoke`` only checks the pipeline: its
@@ -528,4 +529,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -23,6 +23,7 @@ from mmiml.datasets.synthesis.generator import (
     make_synthiml,
     split_counts,
 )
+from mmiml.utils.cli import run_cli
 
 
 def main() -> None:
@@ -70,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -10,6 +10,12 @@ two tools report identical figures for identical probabilities.
 
 A prediction whose size differs from the ground-truth mask (the image's original size) is an
 error unless ``--resize`` is given, in which case it is resized bilinearly like a model output.
+
+Every file is checked before anything is written: a prediction that is not such a map (empty,
+truncated, a renamed ``.npz`` or pickle, wrong dtype, over the pixel limit), or a ground-truth
+mask the mask policy refuses or that has no tampered pixel on a tampered entry
+(docs/data_contract.md), stops the tool with the file named (exit 2) and leaves ``--out`` as it
+was.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mmiml.datasets.io import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 from mmiml.evaluation.result_json import format_task_table, write_result
 from mmiml.evaluation.score_predictions import score
 from mmiml.utils.cli import run_cli
@@ -44,15 +51,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="skip (and count) images without a prediction instead of failing")
     p.add_argument("--resize", action="store_true",
                    help="resize predictions of another size to the ground truth (bilinear)")
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help=f"pixel limit for images, masks and predictions (default: "
+                        f"${MAX_PIXELS_ENV} or {DEFAULT_MAX_PIXELS}; 0 = no limit)")
     return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Score, write the result file and print the table; returns the result dict."""
     args = parse_args(argv)
     result = score(args.pred, args.manifest, split=None if args.split == "all" else args.split,
                    threshold=args.threshold, authentic_policy=args.authentic_policy,
                    image_pooling=args.image_pooling, skip_missing=args.skip_missing,
-                   resize=args.resize)
+                   resize=args.resize, max_pixels=args.max_pixels)
     out = args.out or os.path.join(args.pred, "result.json")
     write_result(result, out)
     if result["num_skipped"]:
@@ -60,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(format_task_table(result))
     print(f"result written to {out}")
     return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    run(argv)
+    return 0
 
 
 if __name__ == "__main__":

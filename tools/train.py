@@ -2,6 +2,10 @@
 
 Distributed: ``bash tools/dist_train.sh CONFIG NUM_PROCS`` (gloo on CPU, nccl on GPU), or on
 a slurm cluster ``bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR]`` (GPUs only).
+
+The config is checked before anything is built: a config that cannot be read, a
+``--cfg-options`` key the config does not have (unless ``--allow-new-keys``) or a schedule that
+trains nothing (``max_iters`` below 1, say) is one ``error:`` line naming the config, exit 2.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import os
 from mmengine.runner import Runner
 
 from mmiml.engine import apply_mmengine_patches
+from mmiml.utils.cli import run_cli
+from mmiml.utils.config import check_schedule
+from mmiml.utils.errors import ConfigError
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     add_common_args,
@@ -37,11 +44,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
+    cfg = load_config(args)  # before the registries: a bad config fails in a fraction of a second
+    check_schedule(cfg, args.config)
+    if args.auto_scale_lr and "base_batch_size" not in cfg.get("auto_scale_lr", {}):
+        raise ConfigError(args.config, "--auto-scale-lr needs auto_scale_lr.base_batch_size")
     register_all_modules()
     apply_mmengine_patches()  # checkpoints load with weights_only=True
-    cfg = load_config(args)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
@@ -50,14 +60,13 @@ def main() -> None:
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
     if args.auto_scale_lr:
-        if "base_batch_size" not in cfg.get("auto_scale_lr", {}):
-            raise SystemExit(f"{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size")
         cfg.auto_scale_lr.enable = True
     adapt_cfg_to_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
     teardown_distributed()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

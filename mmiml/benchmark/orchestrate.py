@@ -1,11 +1,17 @@
 """Plan and carry out a benchmark: every (model, training set, seed) run of a profile, each in
 its own process, with skip/resume, progress, ETA and a failure summary (``tools/benchmark.py``).
+
+Runs are started and stopped as :mod:`mmiml.benchmark.processes` describes: SIGTERM, SIGINT or
+SIGHUP to the benchmark stops every active run with all it started (:class:`BenchmarkInterrupted`
+reports them), and a killed benchmark takes its runs with it. This module imports nothing heavy
+at the top (the run and result code load when needed), so starting it is cheap.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -16,13 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import provenance
-from .profiles import BenchmarkProfile
-from .result import load_benchmark_result, result_filename
-from .run import LOWER_BOUND_NAMES, LOWER_BOUND_PREFIX, run_config, run_lower_bound
+from . import processes
+from .profiles import LOWER_BOUND_NAMES, LOWER_BOUND_PREFIX, BenchmarkProfile
 from .zoo import TRAIN_SETS, ZooModel, pick
 
-ROOT = provenance.ROOT
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BenchmarkInterrupted(Exception):
+    """The benchmark got a stop signal; its active runs were stopped and marked
+    ``interrupted``. ``signum`` is the signal, ``wall`` the seconds the benchmark ran."""
+
+    def __init__(self, signum: int, wall: float) -> None:
+        self.signum, self.wall = signum, wall
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -35,7 +48,7 @@ class Run:
     out: Path
     work_dir: Path
     config_hash: str | None = None
-    status: str = "pending"  # pending | skipped | done | failed
+    status: str = "pending"  # pending | skipped | done | failed | interrupted
     reason: str = ""
     wall_s: float | None = None
     log_tail: list[str] = field(default_factory=list)
@@ -46,14 +59,24 @@ class Run:
 
 
 def parse_train_sets(tasks: str | None) -> list[str]:
-    """``--tasks`` -> training sets in canonical order (a task or ``joint``; default all)."""
-    return pick(tasks, TRAIN_SETS, "training set(s)")
+    """``--tasks`` -> training sets in canonical order (a task or ``joint``; default all); an
+    unknown name is a :class:`~mmiml.utils.errors.ConfigError` naming ``--tasks``."""
+    from mmiml.utils.errors import ConfigError
+
+    try:
+        return pick(tasks, TRAIN_SETS, "training set(s)")
+    except ValueError as e:
+        raise ConfigError("--tasks", str(e)) from None
 
 
 def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str], seeds: int,
          results_dir: Path, work_root: Path, *, lower_bounds: bool = True) -> list[Run]:
     """The runs of a benchmark, in order: models in zoo order, then training sets, then seeds;
     the lower-bound references first (fast, and they show the data is readable)."""
+    from . import provenance
+    from .result import result_filename
+    from .run import run_config
+
     runs: list[Run] = []
     if lower_bounds:
         for name in LOWER_BOUND_NAMES:
@@ -78,6 +101,8 @@ def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str
 def mark_complete(runs: list[Run], force: bool) -> list[str]:
     """Mark runs whose valid result file matches their config as skipped; return notes about
     result files that are invalid or stale (they will be rerun)."""
+    from .result import load_benchmark_result
+
     notes = []
     for run in runs:
         if force or not run.out.is_file():
@@ -125,18 +150,27 @@ def _base_name(profile: BenchmarkProfile) -> str:
 
 
 def _command(run: Run, profile: BenchmarkProfile, resume: bool, gpus: int = 0) -> list[str]:
-    """One run's process: ``python -m mmiml.benchmark.run``, or with ``gpus`` > 1 torchrun
-    through tools/dist_run.sh (which adds ``--launcher pytorch``)."""
+    """One run's process: ``python tools/benchmark_run.py``, or with ``gpus`` > 1 that script
+    under torchrun, one process per GPU (as ``tools/dist_run.sh`` starts it, with the same
+    ``NNODES``, ``NODE_RANK``, ``MASTER_ADDR`` and ``PORT`` variables). torchrun is started
+    directly, not through the shell script, so that it is the process the benchmark's signals
+    and death signal reach: it passes them on to its workers, a shell would not."""
+    script = "tools/benchmark_run.py"
     if gpus > 1:
-        head = ["bash", "tools/dist_run.sh", "tools/benchmark_run.py", str(gpus)]
+        env = os.environ
+        head = [sys.executable, "-m", "torch.distributed.run",
+                f"--nnodes={env.get('NNODES', '1')}", f"--node_rank={env.get('NODE_RANK', '0')}",
+                f"--master_addr={env.get('MASTER_ADDR', '127.0.0.1')}",
+                f"--master_port={env.get('PORT', '29500')}", f"--nproc_per_node={gpus}", script]
+        tail = ["--launcher", "pytorch"]
     else:
-        head = [sys.executable, "-m", "mmiml.benchmark.run"]
+        head, tail = [sys.executable, script], []
     cmd = [*head, "--profile", _base_name(profile),
            "--model", run.model, "--train-set", run.train_set, "--seed", str(run.seed),
            "--work-dir", str(run.work_dir), "--out", str(run.out)]
     if profile.max_iters is not None:
         cmd += ["--max-iters", str(profile.max_iters)]
-    return cmd + (["--resume"] if resume else [])
+    return cmd + (["--resume"] if resume else []) + tail
 
 
 def _tail(path: Path, n: int = 12) -> list[str]:
@@ -151,15 +185,30 @@ def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: i
             log=print, gpus: int = 0) -> float:
     """Run the pending runs, ``jobs`` at a time, each with cores/jobs threads (and ``gpus``
     processes under torchrun when more than one); return the wall time. A failed run is
-    recorded and the others go on."""
+    recorded and the others go on.
+
+    SIGTERM, SIGINT or SIGHUP stops the active runs and everything they started (each run is a
+    process group of its own), marks them ``interrupted`` and raises
+    :class:`BenchmarkInterrupted`; the runs not started yet stay ``pending``.
+    """
+    with processes.signals_caught() as caught:
+        return _execute(runs, profile, resume=resume, jobs=jobs, log=log, gpus=gpus,
+                        caught=caught)
+
+
+def _execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: int, log,
+             gpus: int, caught: list[int]) -> float:
     todo = [r for r in runs if r.status == "pending"]
     total, done_before = len(runs), sum(r.status == "skipped" for r in runs)
     history = _previous_wall_times(runs[0].out.parent) if runs else {}
     finished: list[float] = []
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    # MMIML_DEBUG: a run's log keeps the full traceback of a failure (our choice: rerunning a
+    # run to see it costs the whole training)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                       os.environ.get("PYTHONPATH")]))}
+                                                       os.environ.get("PYTHONPATH")])),
+           processes.RUN_ENV: "1", "MMIML_DEBUG": "1"}
     t0 = time.perf_counter()
     active: list[tuple[Run, subprocess.Popen, float, Any]] = []
     counter = done_before
@@ -175,47 +224,72 @@ def execute(runs: list[Run], profile: BenchmarkProfile, *, resume: bool, jobs: i
                                      for r, *_ in active) + running_left) / jobs
         return f"ETA {_fmt_duration(left)}"
 
+    def stop(signum: int) -> BenchmarkInterrupted:
+        name = signal.Signals(signum).name
+        log(f"benchmark: {name}: stopping {len(active)} active run(s) and their processes")
+        processes.stop_groups([proc for _, proc, _, _ in active])
+        for run, _, started, logf in active:
+            logf.close()
+            run.status, run.reason = "interrupted", f"stopped by {name}"
+            run.wall_s = time.perf_counter() - started
+            run.log_tail = _tail(run.work_dir / "benchmark.log")
+            log(f"      INTERRUPTED {run.label}; log: {run.work_dir / 'benchmark.log'}")
+        active.clear()
+        return BenchmarkInterrupted(signum, time.perf_counter() - t0)
+
     # the training-free references need no process of their own (seconds each)
     for run in [r for r in todo if r.model.startswith(LOWER_BOUND_PREFIX)]:
+        if caught:
+            raise stop(caught[0])
         counter += 1
         log(f"[{counter}/{total}] {run.label}")
         _run_in_process(run, profile)
         log(f"      {'done ' if run.status == 'done' else 'FAILED'} {run.label} in "
             f"{_fmt_duration(run.wall_s)}" + (f" ({run.reason})" if run.reason else ""))
     queue = deque(r for r in todo if r.status == "pending")
-    while queue or active:
-        while queue and len(active) < jobs:
-            run = queue.popleft()
-            counter += 1
-            run.work_dir.mkdir(parents=True, exist_ok=True)
-            if not resume:
-                _clear_work_dir(run.work_dir)
-            logf = open(run.work_dir / "benchmark.log", "w", encoding="utf-8")  # noqa: SIM115
-            run_env = {**env, "PYTHON": sys.executable, "PORT": str(29500 + counter % 1000)}
-            proc = subprocess.Popen(_command(run, profile, resume, gpus), cwd=ROOT, env=run_env,
-                                    stdout=logf, stderr=subprocess.STDOUT)
-            active.append((run, proc, time.perf_counter(), logf))
-            log(f"[{counter}/{total}] start {run.label} "
-                f"(elapsed {_fmt_duration(time.perf_counter() - t0)}, {eta()})")
-        time.sleep(0.5)
-        for item in list(active):
-            run, proc, started, logf = item
-            if proc.poll() is None:
-                continue
-            active.remove(item)
-            logf.close()
-            run.wall_s = time.perf_counter() - started
-            if proc.returncode == 0 and run.out.is_file():
-                run.status = "done"
-                finished.append(run.wall_s)
-                history.setdefault(run.model, []).append(run.wall_s)
-                log(f"      done  {run.label} in {_fmt_duration(run.wall_s)}")
-            else:
-                run.status = "failed"
-                run.reason = f"exit code {proc.returncode}"
-                run.log_tail = _tail(run.work_dir / "benchmark.log")
-                log(f"      FAILED {run.label} ({run.reason}); log: "
-                    f"{run.work_dir / 'benchmark.log'}")
+    try:
+        while queue or active:
+            while queue and len(active) < jobs and not caught:
+                run = queue.popleft()
+                counter += 1
+                run.work_dir.mkdir(parents=True, exist_ok=True)
+                if not resume:
+                    _clear_work_dir(run.work_dir)
+                logf = open(run.work_dir / "benchmark.log", "w", encoding="utf-8")  # noqa: SIM115
+                run_env = {**env, "PYTHON": sys.executable, "PORT": str(29500 + counter % 1000)}
+                proc = subprocess.Popen(_command(run, profile, resume, gpus), cwd=ROOT,
+                                        env=run_env, stdout=logf, stderr=subprocess.STDOUT,
+                                        **processes.popen_options())
+                active.append((run, proc, time.perf_counter(), logf))
+                log(f"[{counter}/{total}] start {run.label} "
+                    f"(elapsed {_fmt_duration(time.perf_counter() - t0)}, {eta()})")
+            if caught:
+                raise stop(caught[0])
+            time.sleep(0.5)
+            for item in list(active):
+                run, proc, started, logf = item
+                if proc.poll() is None:
+                    continue
+                active.remove(item)
+                logf.close()
+                if processes.group_alive(proc.pid):  # what the run left behind ends with it
+                    processes.stop_groups([proc], grace_s=2.0)
+                run.wall_s = time.perf_counter() - started
+                if proc.returncode == 0 and run.out.is_file():
+                    run.status = "done"
+                    finished.append(run.wall_s)
+                    history.setdefault(run.model, []).append(run.wall_s)
+                    log(f"      done  {run.label} in {_fmt_duration(run.wall_s)}")
+                else:
+                    run.status = "failed"
+                    run.reason = f"exit code {proc.returncode}"
+                    run.log_tail = _tail(run.work_dir / "benchmark.log")
+                    log(f"      FAILED {run.label} ({run.reason}); log: "
+                        f"{run.work_dir / 'benchmark.log'}")
+    except BaseException:
+        # a failure of the benchmark itself must not leave its runs running either
+        processes.stop_groups([proc for _, proc, _, _ in active])
+        raise
     return time.perf_counter() - t0
 
 
@@ -223,6 +297,8 @@ def _run_in_process(run: Run, profile: BenchmarkProfile) -> None:
     run.work_dir.mkdir(parents=True, exist_ok=True)
     log_path = run.work_dir / "benchmark.log"
     started = time.perf_counter()
+    from .run import run_lower_bound
+
     with open(log_path, "w", encoding="utf-8") as logf, contextlib.redirect_stdout(logf):
         try:
             run_lower_bound(_base_name(profile), run.model.removeprefix(LOWER_BOUND_PREFIX),
@@ -246,12 +322,14 @@ def _clear_work_dir(work_dir: Path) -> None:
 
 def summary(runs: list[Run], wall: float) -> str:
     counts = {s: sum(r.status == s for r in runs) for s in ("done", "skipped", "failed",
-                                                             "pending")}
+                                                             "interrupted", "pending")}
     lines = [f"benchmark: {len(runs)} runs: {counts['done']} done, {counts['skipped']} skipped "
-             f"(already complete), {counts['failed']} failed, {counts['pending']} not run; "
-             f"wall time {_fmt_duration(wall)}"]
+             f"(already complete), {counts['failed']} failed, "
+             + (f"{counts['interrupted']} interrupted, " if counts["interrupted"] else "")
+             + f"{counts['pending']} not run; wall time {_fmt_duration(wall)}"]
     for run in runs:
-        if run.status == "failed":
-            lines.append(f"FAILED {run.label}: {run.reason}; log {run.work_dir / 'benchmark.log'}")
+        if run.status in ("failed", "interrupted"):
+            lines.append(f"{run.status.upper()} {run.label}: {run.reason}; "
+                         f"log {run.work_dir / 'benchmark.log'}")
             lines.extend(f"    | {line.rstrip()}" for line in run.log_tail)
     return "\n".join(lines)

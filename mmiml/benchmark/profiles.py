@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from mmengine.config import Config
 
 from mmiml.utils.config import find_type, iter_dicts
+from mmiml.utils.errors import ConfigError
 
 from .zoo import ZooModel, get_models
+
+#: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
+LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
+
+#: ``--model`` of a lower-bound run: this prefix and one of LOWER_BOUND_NAMES
+LOWER_BOUND_PREFIX = "lower_bound:"
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,12 @@ class BenchmarkProfile:
     description: str = ""
 
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
-        return get_models(keys if keys else self.models)
+        """``--models`` (default: the profile's) -> zoo models; an unknown key is a
+        :class:`ConfigError` naming ``--models``."""
+        try:
+            return get_models(keys if keys else self.models)
+        except ValueError as e:
+            raise ConfigError("--models", str(e)) from None
 
     def budget(self, cfg: Config) -> str:
         """The training budget of a resolved run config, in words (printed on the leaderboard)."""
@@ -76,12 +88,15 @@ def get_profile(name: str, max_iters: int | None = None) -> BenchmarkProfile:
     """A profile by name; ``max_iters`` derives a profile with another budget, named
     ``<name>@<N>it`` so its results never mix with the profile's own."""
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
+        raise ConfigError("--profile", f"unknown profile {name!r}: expected one of "
+                                       f"{', '.join(PROFILES)}")
+    if max_iters is not None and (isinstance(max_iters, bool) or not isinstance(max_iters, int)
+                                  or max_iters < 1):
+        raise ConfigError("--max-iters", f"must be a whole number of at least 1, got "
+                                         f"{max_iters!r}")
     profile = PROFILES[name]
     if max_iters is None or max_iters == profile.max_iters:
         return profile
-    if max_iters < 1:
-        raise ValueError(f"max_iters must be at least 1, got {max_iters}")
     return dataclasses.replace(
         profile, name=f"{name}@{max_iters}it", max_iters=max_iters,
         checkpoint_interval=min(profile.checkpoint_interval, max_iters),

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mmiml.evaluation.result_json import check_json_schema, validate_result, write_json
+from mmiml.utils.errors import IMLDataError
+from mmiml.utils.fileio import read_json
 
 from .zoo import JOINT, TRAIN_SETS
 
@@ -129,7 +131,7 @@ def validate_benchmark_result(doc: Mapping[str, Any], where: str = "result file"
             raise ValueError("benchmark.sha256: checksum mismatch: the file was edited after "
                              "the benchmark wrote it (rerun the run instead)")
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise IMLDataError(where, str(exc)) from None
 
 
 def write_benchmark_result(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -142,12 +144,9 @@ def write_benchmark_result(doc: dict[str, Any], path: str | os.PathLike[str]) ->
 def load_benchmark_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and validate one result file; errors name the file."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable JSON file ({exc})") from None
+    doc = read_json(path, "result file")
     if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(doc).__name__}")
+        raise IMLDataError(path, f"expected a JSON object, got {type(doc).__name__}")
     validate_benchmark_result(doc, str(path))
     return doc
 
@@ -164,7 +163,7 @@ def load_results(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
         doc = load_benchmark_result(path)
         key = (doc["profile"], doc["model"], doc["train_set"], doc["seed"])
         if key in seen:
-            raise ValueError(f"{path}: duplicates {seen[key]} ({'/'.join(map(str, key))})")
+            raise IMLDataError(path, f"duplicates {seen[key]} ({'/'.join(map(str, key))})")
         seen[key] = path
         doc["_path"] = str(path)
         docs.append(doc)

@@ -1,13 +1,13 @@
 """One benchmark run: train a model on one training set, test it on every task, write the
 result file. ``tools/benchmark.py`` starts one process of this per run (a crash or a NaN stop
-fails that run only):
+fails that run only), through ``tools/benchmark_run.py``:
 
-    python -m mmiml.benchmark.run --profile cpu --model segformer --train-set joint --seed 0 \\
+    python tools/benchmark_run.py --profile cpu --model segformer --train-set joint --seed 0 \\
         --work-dir work_dirs/benchmark/cpu/segformer__joint__seed0 --out RESULT.json [--resume]
 
-Under torchrun (``--launcher pytorch``, started by ``tools/benchmark.py --gpus N`` through
-``tools/dist_run.sh tools/benchmark_run.py``) every process trains and tests its share and rank
-0 writes the file.
+Under torchrun (``--launcher pytorch``, started by ``tools/benchmark.py --gpus N``) every process
+trains and tests its share and rank 0 writes the file. A run started by the benchmark ends when
+the benchmark does (``mmiml.benchmark.processes``).
 
 The run trains through mmengine's Runner from the model's config adapted to the profile
 (``mmiml.benchmark.profiles.apply_profile``), then tests the last checkpoint the way
@@ -32,9 +32,11 @@ from mmengine.dist import barrier, get_rank, get_world_size
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmiml.engine import apply_mmengine_patches
+from mmiml.engine import StrictLoadRunner, apply_mmengine_patches, checkpoint_record
 from mmiml.evaluation.result_json import METRIC_SPEC_VERSION, SCHEMA_ID
+from mmiml.utils.cli import run_cli
 from mmiml.utils.config import drop_pretrained
+from mmiml.utils.errors import CheckpointError, ConfigError
 from mmiml.utils.setup_env import (
     adapt_cfg_to_device,
     drop_training_only_branches,
@@ -43,18 +45,12 @@ from mmiml.utils.setup_env import (
 )
 
 from . import complexity, provenance
-from .profiles import BenchmarkProfile, apply_profile, crop_of, get_profile
+from .profiles import LOWER_BOUND_PREFIX, BenchmarkProfile, apply_profile, crop_of, get_profile
 from .result import NO_TRAINING, write_benchmark_result
 from .zoo import BY_KEY, ZooModel
 
 #: written into the work dir when training finished, so a killed test does not retrain
 TRAIN_DONE = "train_done.json"
-
-#: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
-LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
-
-#: ``--model`` of a lower-bound run: this prefix and one of LOWER_BOUND_NAMES
-LOWER_BOUND_PREFIX = "lower_bound:"
 
 #: iterations left out of the training throughput (data-loader start, first-call overheads)
 _WARMUP_ITERS = 5
@@ -99,8 +95,9 @@ def _train(cfg: Config, work_dir: Path, resume: bool, launcher: str = "none"
 
 def _test(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
           ) -> tuple[dict[str, Any] | None, float, int]:
-    """Test ``checkpoint`` as tools/test.py does; return the metric result (``None`` on the
-    ranks other than 0 of a distributed run), wall time and the number of test images."""
+    """Test ``checkpoint`` as tools/test.py does (loaded strictly, training-only branches
+    dropped); return the metric result with its ``checkpoint`` block (``None`` on the ranks
+    other than 0 of a distributed run), wall time and the number of test images."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = str(work_dir)
     cfg.load_from = str(checkpoint)
@@ -108,7 +105,7 @@ def _test(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
     drop_training_only_branches(cfg)
     cfg.launcher = launcher
     adapt_cfg_to_device(cfg, launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = StrictLoadRunner.from_cfg(cfg)
     t0 = time.perf_counter()
     runner.test()
     wall = time.perf_counter() - t0
@@ -119,7 +116,18 @@ def _test(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
     if result is None:
         raise RuntimeError(f"{type(metric).__name__} kept no result: the benchmark needs "
                            "IMLMetric as the test evaluator")
+    result = {**result, "checkpoint": checkpoint_record(
+        checkpoint, runner.load_report, shown_as=_shown_path(checkpoint), absolute=False)}
     return result, wall, result["num_images"]
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it, else its file name: a
+    committed result file names no folder of the machine that wrote it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _complexity(cfg: Config, crop: int | None) -> dict[str, Any]:
@@ -209,7 +217,8 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     t_start = time.perf_counter()
     profile = get_profile(profile_name, max_iters)
     if model_key not in BY_KEY:
-        raise ValueError(f"unknown model {model_key!r}; the zoo has {', '.join(BY_KEY)}")
+        raise ConfigError("--model", f"unknown model {model_key!r}; the zoo has "
+                                     f"{', '.join(BY_KEY)}")
     model = BY_KEY[model_key]
     register_all_modules()
     apply_mmengine_patches()  # the test loads the checkpoint with weights_only=True
@@ -230,10 +239,10 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     barrier()  # every process reads the checkpoint rank 0 saved
     checkpoint = _last_checkpoint(work)
     if checkpoint is None:
-        raise RuntimeError(f"{work}: training ended without a checkpoint")
+        raise CheckpointError(work, "training ended without a checkpoint")
     if not re.search(rf"iter_{cfg.train_cfg.max_iters}\.pth$", checkpoint.name):
-        raise RuntimeError(f"{checkpoint}: training stopped before iteration "
-                           f"{cfg.train_cfg.max_iters} (see the log in {work})")
+        raise CheckpointError(checkpoint, f"training stopped before iteration "
+                                          f"{cfg.train_cfg.max_iters} (see the log in {work})")
     result, test_wall, n_test = _test(cfg, work, checkpoint, launcher)
     if result is None:
         return None
@@ -264,7 +273,9 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     return doc
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """The command line of one run; returns the exit status (errors are raised, for
+    :func:`mmiml.utils.cli.run_cli`)."""
     p = argparse.ArgumentParser(description="one benchmark run (see tools/benchmark.py)")
     p.add_argument("--profile", required=True)
     p.add_argument("--model", required=True)
@@ -289,12 +300,13 @@ def main(argv: list[str] | None = None) -> None:
                   args.resume, args.max_iters, args.launcher)
     teardown_distributed()
     if doc is None:  # not rank 0
-        return
+        return 0
     avg = doc["result"]["avg"]
     print(f"[benchmark run] {args.model} {args.train_set} seed {args.seed}: "
           f"avg IoU {avg['pixel_iou_image']:.4f} F1 {avg['pixel_f1_image']:.4f} -> {args.out}",
           flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

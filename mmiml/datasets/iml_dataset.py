@@ -10,7 +10,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmiml import TASKS
-from mmiml.datasets.io import entry_errors
+from mmiml.datasets.io import check_entry, resolve_max_pixels
 from mmiml.datasets.manifest import SPLITS, read_manifest
 from mmiml.utils.errors import IMLDataError
 
@@ -34,9 +34,16 @@ class IMLDataset(BaseSegDataset):
             in ``self.skipped`` as ``(path, problem)`` and counted in ``self.num_skipped``, and
             a summary line "IMLDataset(<manifest>): skipped N of M samples" goes to the log.
         validate: decode each image and mask up front (slow on big sets, but a broken file then
-            fails here, with its name, not hours into training).
-        max_pixels: reject images with more pixels (checked when ``validate``).
+            fails here, with its name, not hours into training). This is where the mask policy's
+            entry checks run (docs/data_contract.md): a tampered entry whose mask has no
+            tampered pixel is a bad sample; warnings (a full mask, a 0/1 mask stored as JPEG)
+            are logged and kept in ``self.mask_warnings`` as ``(path, finding)``.
+        max_pixels: reject images and masks with more pixels (checked when ``validate``); None
+            means the default limit (``$MMIML_MAX_PIXELS`` or
+            ``mmiml.datasets.io.DEFAULT_MAX_PIXELS``), 0 means no limit. The loading transforms
+            have their own ``max_pixels``.
         mask_threshold: binarise soft masks at ``value > T`` (0..255); passed to the loader.
+            None: each manifest line's own ``"mask_threshold"`` (if any) applies.
         invert_masks: every mask marks authentic pixels white (NIST style). Entries with
             ``"mask_inverted": true`` are inverted either way.
         synthiml: ``dict(profile=..., root=...)`` to generate that SynthIML profile on first
@@ -84,11 +91,14 @@ class IMLDataset(BaseSegDataset):
         self.tasks = tasks
         self.skip_invalid = skip_invalid
         self.validate = validate
+        # a bad value (or a bad MMIML_MAX_PIXELS) is reported once, here
+        resolve_max_pixels(max_pixels)
         self.max_pixels = max_pixels
         self.mask_threshold = mask_threshold
         self.invert_masks = invert_masks
         self.num_skipped = 0
         self.skipped: list[tuple[str, str]] = []
+        self.mask_warnings: list[tuple[str, str]] = []
         super().__init__(ann_file=ann_file, **kwargs)
 
     def _skip(self, err: IMLDataError) -> None:
@@ -101,6 +111,7 @@ class IMLDataset(BaseSegDataset):
         """Read the manifest, filter by split/tasks, validate and build data_info dicts."""
         self.num_skipped = 0
         self.skipped = []
+        self.mask_warnings = []
         manifest_problems: list[IMLDataError] | None = [] if self.skip_invalid else None
         entries = read_manifest(self.ann_file, split=self.split, collect_problems=manifest_problems)
         if self.tasks is not None:
@@ -115,12 +126,17 @@ class IMLDataset(BaseSegDataset):
         for entry in entries:
             inverted = bool(entry["mask_inverted"]) or self.invert_masks
             if self.validate:
-                errors = entry_errors(
+                found = check_entry(
                     entry,
                     max_pixels=self.max_pixels,
                     mask_threshold=self.mask_threshold,
                     invert_masks=inverted,
                 )
+                errors = found.errors
+                for warning in found.warnings:
+                    self.mask_warnings.append((warning.path, warning.problem))
+                    MMLogger.get_current_instance().warning(
+                        f"IMLDataset({self.ann_file}): {warning.path}: {warning.problem}")
                 if errors:
                     if not self.skip_invalid:
                         raise errors[0]
@@ -137,7 +153,9 @@ class IMLDataset(BaseSegDataset):
                     split=entry["split"],
                     img_label=int(entry["mask"] is not None),
                     mask_inverted=inverted,
-                    mask_threshold=self.mask_threshold,
+                    # the dataset's threshold, else the manifest line's own (our choice)
+                    mask_threshold=self.mask_threshold if self.mask_threshold is not None
+                    else entry.get("mask_threshold"),
                     label_map=self.label_map,
                     reduce_zero_label=False,
                     seg_fields=[],

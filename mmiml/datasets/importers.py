@@ -7,7 +7,6 @@ checked for existence here; decoding is the job of ``tools/check_dataset.py``.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from mmiml import TASKS
 from mmiml.datasets.manifest import SPLITS
 from mmiml.utils.errors import IMLDataError
+from mmiml.utils.fileio import read_json
 
 __all__ = [
     "DEFAULT_MASK_SUFFIXES",
@@ -96,13 +96,7 @@ def import_benco_json(
     """
     _check_labels(task, source, split)
     json_path = os.fspath(json_path)
-    if not os.path.isfile(json_path):
-        raise IMLDataError(json_path, "IMDL-BenCo JSON file not found")
-    try:
-        with open(json_path, encoding="utf-8") as f:
-            items = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise IMLDataError(json_path, f"cannot read IMDL-BenCo JSON: {e}") from e
+    items = read_json(json_path, "IMDL-BenCo JSON file")
     if not isinstance(items, list):
         raise IMLDataError(
             json_path, f"expected a JSON list of [image, mask] pairs, got {type(items).__name__}"

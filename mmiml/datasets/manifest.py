@@ -17,6 +17,7 @@ from typing import Any
 
 from mmiml import TASKS
 from mmiml.utils.errors import IMLDataError
+from mmiml.utils.fileio import parse_json
 
 __all__ = ["SPLITS", "REQUIRED_KEYS", "read_manifest", "write_manifest", "check_entry_fields"]
 
@@ -31,7 +32,9 @@ def check_entry_fields(obj: Any) -> list[str]:
 
     Schema: a JSON object; ``image`` non-empty string; ``mask`` non-empty string or null;
     ``task`` one of :data:`mmiml.TASKS`; ``source`` non-empty string; ``split`` one of
-    :data:`SPLITS`; optional ``mask_inverted`` boolean; any other key allowed.
+    :data:`SPLITS`; optional ``mask_inverted`` boolean; optional ``mask_threshold`` number
+    (binarise this entry's soft mask at ``value > T``, docs/data_contract.md); any other key
+    allowed.
     """
     if not isinstance(obj, dict):
         return [f"expected a JSON object, got {type(obj).__name__}"]
@@ -52,6 +55,10 @@ def check_entry_fields(obj: Any) -> list[str]:
         problems.append(f"unknown split {obj['split']!r} (valid splits: {', '.join(SPLITS)})")
     if "mask_inverted" in obj and not isinstance(obj["mask_inverted"], bool):
         problems.append(f"'mask_inverted' must be true or false, got {obj['mask_inverted']!r}")
+    threshold = obj.get("mask_threshold")
+    if threshold is not None and (isinstance(threshold, bool)
+                                  or not isinstance(threshold, (int, float))):
+        problems.append(f"'mask_threshold' must be a number (0..255) or null, got {threshold!r}")
     return problems
 
 
@@ -65,6 +72,7 @@ def read_manifest(
     *,
     split: str | None = None,
     collect_problems: list[IMLDataError] | None = None,
+    allow_empty: bool = True,
 ) -> list[dict[str, Any]]:
     """Read and validate a manifest.
 
@@ -80,10 +88,14 @@ def read_manifest(
     problem is appended as an IMLDataError (path ``manifest:line``) and only the valid lines
     are returned (for duplicates, the first occurrence is kept).
 
+    ``allow_empty=False`` makes a manifest without a single entry line (an empty file, or only
+    blank lines) an error; tools that check or describe a manifest ask for it, since "nothing
+    checked" must not read as "nothing wrong".
+
     Raises:
-        IMLDataError: manifest missing, or (without ``collect_problems``) the first bad line:
-            invalid JSON, missing key, wrong type, unknown task (valid ones listed) or split,
-            duplicate.
+        IMLDataError: manifest missing, not UTF-8 text, empty (with ``allow_empty=False``), or
+            (without ``collect_problems``) the first bad line: invalid or too deeply nested
+            JSON, missing key, wrong type, unknown task (valid ones listed) or split, duplicate.
     """
     path = os.fspath(path)
     if split is not None and split not in SPLITS:
@@ -101,17 +113,27 @@ def read_manifest(
     entries: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise IMLDataError(path, f"cannot read manifest: {e}") from e
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise IMLDataError(path, f"cannot read manifest: {e.strerror or e}") from e
+    try:
+        lines = data.decode("utf-8-sig").splitlines()  # a leading BOM is tolerated
+    except UnicodeDecodeError as e:
+        line_no = data[:e.start].count(b"\n") + 1
+        raise IMLDataError(path, f"manifest is not UTF-8 text (byte {e.start}, line {line_no}); "
+                                 f"save it as UTF-8") from None
+    if not allow_empty and not any(raw.strip() for raw in lines):
+        raise IMLDataError(path, "manifest has no entries ("
+                           + ("empty file" if not data else "only blank lines")
+                           + "); a manifest lists one JSON object per line")
     for line_no, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            report(line_no, f"invalid JSON: {e.msg} (column {e.colno})")
+            obj = parse_json(raw, f"{path}:{line_no}")
+        except IMLDataError as e:
+            report(line_no, e.problem)
             continue
         bad = check_entry_fields(obj)
         if bad:

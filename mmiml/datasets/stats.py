@@ -16,7 +16,7 @@ import pandas as pd
 
 from mmiml import TASKS
 
-from .io import load_mask
+from .io import read_mask, tampered_mask_findings
 from .manifest import SPLITS, read_manifest
 
 __all__ = [
@@ -62,11 +62,19 @@ def _passes_label(n: int) -> str:
 
 
 def _mask_area(entry: Mapping[str, Any]) -> float:
+    """Tampered share of an entry's mask, read under the mask policy (docs/data_contract.md).
+
+    A mask the policy refuses, or one with no tampered pixel on this (tampered) entry, raises
+    IMLDataError naming the file: an area of 0 would be reported as a "tiny" region otherwise.
+    """
     if entry.get("mask") is None:
         return 0.0
-    mask = load_mask(entry["mask"], inverted=bool(entry.get("mask_inverted", False)),
-                     threshold=entry.get("mask_threshold"))
-    return float(mask.mean()) if mask.size else 0.0
+    reading = read_mask(entry["mask"], inverted=bool(entry.get("mask_inverted", False)),
+                        threshold=entry.get("mask_threshold"))
+    errors, _ = tampered_mask_findings(reading, entry["mask"])
+    if errors:
+        raise errors[0]
+    return float(reading.mask.mean()) if reading.mask.size else 0.0
 
 
 def sample_table(entries: Sequence[Mapping[str, Any]], *, load_masks: bool = True) -> pd.DataFrame:
@@ -123,9 +131,13 @@ def dataset_stats(
     readable mask per area bin, then n, mean and quantiles of the area fraction),
     ``jpeg_quality`` (final quality x task), ``jpeg_passes`` (single/double... x task) and
     ``samples`` (one row per sample, see :func:`sample_table`).
+
+    Raises:
+        IMLDataError: the manifest file has no entries, a line is invalid, or (``load_masks``)
+            a mask cannot be read or is empty on its tampered entry; the message names the file.
     """
-    entries = (read_manifest(manifest) if isinstance(manifest, (str, os.PathLike))
-               else list(manifest))
+    entries = (read_manifest(manifest, allow_empty=False)
+               if isinstance(manifest, (str, os.PathLike)) else list(manifest))
     df = sample_table(entries, load_masks=load_masks)
     tasks = _task_order(df)
 

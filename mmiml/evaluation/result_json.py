@@ -69,6 +69,26 @@ _SCORES = {
     },
 }
 
+CHECKPOINT_COUNT_KEYS: tuple[str, ...] = (
+    "missing_keys", "unexpected_keys", "mismatched_keys", "ignored_keys")
+"""Key counts of a checkpoint's loading (mmiml.engine.load_model_weights)."""
+
+_CHECKPOINT = {
+    # tools/test.py and the benchmark: which checkpoint produced the figures, how it loaded.
+    # Optional: tools/score.py and the lower bounds score maps, not a checkpoint.
+    "type": "object",
+    "required": ["path", "sha256", "size_bytes", "strict"],
+    "properties": {
+        "path": {"type": "string"},
+        "abs_path": {"type": "string"},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "size_bytes": _COUNT,
+        "strict": {"type": "boolean"},
+        "loaded_keys": _COUNT,
+        **{k: _COUNT for k in CHECKPOINT_COUNT_KEYS},
+    },
+}
+
 RESULT_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "$id": SCHEMA_ID,
@@ -100,6 +120,7 @@ RESULT_SCHEMA: dict[str, Any] = {
             "additionalProperties": _SCORES,
         },
         "avg": _SCORES,
+        "checkpoint": _CHECKPOINT,
     },
 }
 
@@ -190,6 +211,13 @@ def validate_result(d: Mapping[str, Any]) -> None:
     if "skipped" in d and "num_skipped" in d and len(d["skipped"]) != d["num_skipped"]:
         raise ValueError(f"result.num_skipped: {d['num_skipped']} != len(skipped) "
                          f"{len(d['skipped'])}")
+    ckpt = d.get("checkpoint")
+    if ckpt is not None and ckpt["strict"]:
+        # ignored_keys (left-out training-only branches) are allowed under strict loading
+        misfit = [k for k in CHECKPOINT_COUNT_KEYS[:3] if ckpt.get(k)]
+        if misfit:
+            raise ValueError(f"result.checkpoint.{misfit[0]}: {ckpt[misfit[0]]}, but a strictly "
+                             "loaded checkpoint fits the model exactly")
 
 
 def write_result(d: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:

@@ -10,7 +10,8 @@ import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from .config import iter_dicts
+from .config import iter_dicts, merge_overrides, read_config
+from .errors import ConfigError
 
 
 def register_all_modules() -> None:
@@ -26,11 +27,18 @@ def register_all_modules() -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """Config from ``args.config`` with ``--cfg-options``, launcher and work dir applied."""
-    cfg = Config.fromfile(args.config)
+    """Config from ``args.config`` with ``--cfg-options``, launcher and work dir applied.
+
+    A config that cannot be read, or an option naming a key the config does not have (unless
+    ``--allow-new-keys``), is a :class:`~mmiml.utils.errors.ConfigError` naming the file.
+    """
+    cfg = read_config(args.config)
     cfg.launcher = args.launcher
+    if "work_dir" not in cfg:  # set below in any case, so an option may name it
+        cfg.work_dir = None
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_overrides(cfg, args.cfg_options, args.config,
+                        allow_new_keys=getattr(args, "allow_new_keys", False))
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or os.path.join(
         "./work_dirs", os.path.splitext(os.path.basename(args.config))[0])
     return cfg
@@ -41,7 +49,12 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", help="where logs and checkpoints go")
     parser.add_argument(
         "--cfg-options", nargs="+", action=DictAction,
-        help="override config keys, e.g. train_cfg.max_iters=100")
+        help="override config keys, e.g. train_cfg.max_iters=100 (a key the config does not "
+             "have is an error, see --allow-new-keys)")
+    parser.add_argument(
+        "--allow-new-keys", action="store_true",
+        help="let --cfg-options add keys the config does not have (otherwise an error, as a "
+             "new key is usually a typo)")
     parser.add_argument(
         "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -75,9 +88,9 @@ def adapt_cfg_to_device(cfg: Config, launcher: str) -> None:
     if torch.cuda.is_available() or launcher == "none":
         return
     if launcher == "slurm":
-        raise RuntimeError("--launcher slurm needs GPUs (mmengine's slurm launcher binds one "
-                           "GPU per task) but torch sees none; use tools/dist_train.sh or "
-                           "tools/dist_test.sh for CPU processes")
+        raise ConfigError("--launcher slurm", "needs GPUs (mmengine's slurm launcher binds "
+                          "one GPU per task) but torch sees none; use tools/dist_train.sh or "
+                          "tools/dist_test.sh for CPU processes")
     changed = replace_syncbn(cfg)
     if changed:
         print_log(f"no GPU: replaced {changed} SyncBN config(s) with BN", logger="current")

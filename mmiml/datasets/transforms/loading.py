@@ -12,7 +12,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmiml import IGNORE_INDEX
-from mmiml.datasets.io import load_image, load_mask, mask_to_boxes
+from mmiml.datasets.io import load_image, load_mask, mask_to_boxes, resolve_max_pixels
 from mmiml.datasets.transforms.jpeg import (
     JpegPlanes,
     img_digest,
@@ -46,10 +46,13 @@ class LoadIMLImageFromFile(BaseTransform):
     pixels that lets ``LoadJpegDCT`` tell whether a later transform changed them). Our choice.
 
     Args:
-        max_pixels: passed to ``mmiml.datasets.io.load_image`` (guard against huge images).
+        max_pixels: pixel limit checked from the file's header before decoding (guard against
+            huge images and decompression bombs); None means the default limit
+            (``$MMIML_MAX_PIXELS`` or ``mmiml.datasets.io.DEFAULT_MAX_PIXELS``), 0 means none.
     """
 
     def __init__(self, max_pixels: int | None = None) -> None:
+        resolve_max_pixels(max_pixels)  # a bad value fails when the pipeline is built
         self.max_pixels = max_pixels
 
     def transform(self, results: dict) -> dict:
@@ -76,8 +79,18 @@ class LoadIMLAnnotations(BaseTransform):
     data_info keys ``mask_inverted`` and ``mask_threshold`` and checks the mask against the
     loaded image's shape. Adds ``seg_fields``, ``gt_bboxes`` (N,4 float32 xyxy of connected
     tampered regions), ``gt_bboxes_labels`` (int64 zeros) and ``img_label`` (kept if the dataset
-    set it, else 1 when a mask file exists). See docs/data_contract.md.
+    set it, else 1 when a mask file exists). Mask values are read under the mask policy of
+    docs/data_contract.md; the entry checks (a tampered entry's mask is not empty) run when
+    ``IMLDataset`` validates its samples.
+
+    Args:
+        max_pixels: pixel limit of the mask file, as in ``LoadIMLImageFromFile`` (None: the
+            default limit, 0: none); set both when raising it, or use ``$MMIML_MAX_PIXELS``.
     """
+
+    def __init__(self, max_pixels: int | None = None) -> None:
+        resolve_max_pixels(max_pixels)
+        self.max_pixels = max_pixels
 
     def transform(self, results: dict) -> dict:
         img = results.get("img")
@@ -102,6 +115,7 @@ class LoadIMLAnnotations(BaseTransform):
                 inverted=bool(results.get("mask_inverted", False)),
                 threshold=results.get("mask_threshold"),
                 expected_shape=shape,
+                max_pixels=self.max_pixels,
             )
         results["gt_seg_map"] = np.ascontiguousarray(mask, dtype=np.uint8)
         seg_fields = results.setdefault("seg_fields", [])
@@ -111,6 +125,9 @@ class LoadIMLAnnotations(BaseTransform):
         if results.get("img_label") is None:
             results["img_label"] = int(path is not None)
         return results
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(max_pixels={self.max_pixels})"
 
 
 @TRANSFORMS.register_module()
