@@ -99,10 +99,17 @@ def main() -> None:
         omni.decode_head(list(omni.neck(feats) if omni.with_neck else feats))
 
     plain = models["convnext_upernet_tiny"]
+    # the per-pixel FPH of DTD at the same widths, for the side-by-side of the two layouts
+    from mmiml.models.utils.frequency_perception_head import FrequencyPerceptionHead
+
+    fph = omni.backbone.fph
+    pixel_fph = FrequencyPerceptionHead(out_channels=fph.out_channels, channels=fph.channels,
+                                        layout="pixel").eval()
     runs = {"omni_iml_tiny": run_omni,
             "convnext_upernet_tiny": lambda: plain.decode_head(list(plain.backbone(img))),
             # where the overhead goes: the FPH alone, and the decoders on the same features
-            "  omni: FPH": lambda: omni.backbone.fph(dct, qtable),
+            f"  omni: FPH ({fph.layout})": lambda: fph(dct, qtable),
+            "  FPH (pixel layout)": lambda: pixel_fph(dct, qtable),
             "  omni: AE block + DWD": lambda: omni.decode_head(list(omni.neck(feats))),
             "  plain: UPerHead": lambda: plain.decode_head(list(feats))}
     times: dict[str, list[float]] = {k: [] for k in runs}

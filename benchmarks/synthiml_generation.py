@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mmiml import TASKS  # noqa: E402
-from mmiml.datasets.synthesis.generator import PROFILES, make_synthiml  # noqa: E402
+from mmiml.datasets.synthesis.generator import (  # noqa: E402
+    PROFILES,
+    make_synthiml,
+    profile_args,
+)
 
 
 def main() -> None:
@@ -26,11 +29,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     prof = PROFILES[args.profile]
-    total = sum(prof.per_split.values()) * len(TASKS)
+    # the four-task profiles count per task; the probe's sizes are its groups' total
+    total = sum(prof.per_split.values()) * len(prof.tasks)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        make_synthiml(Path(tmp) / "synthiml", per_split=prof.per_split, size=prof.size,
-                      workers=args.workers, progress=False)
+        make_synthiml(Path(tmp) / "synthiml", workers=args.workers, progress=False,
+                      **profile_args(args.profile))
         wall = time.perf_counter() - start
         disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

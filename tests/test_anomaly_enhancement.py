@@ -105,8 +105,8 @@ def test_strip_detection_keeps_outputs_and_drops_parameters(feats):
     assert sum(p.numel() for p in ae.parameters()) == n_before - n_det
     assert not any(n.startswith(DET_PREFIXES) for n, _ in ae.named_parameters())
     assert not ae.with_detection
-    with pytest.raises(RuntimeError):
-        ae.detection_loss([sample([])])
+    ae.train()(feats)
+    assert ae.detection_loss([sample([])]) == {}  # no branch: no box supervision
     # inference() is the same removal plus eval mode
     other = make_ae().train().inference()
     assert not other.training and not hasattr(other, "rpn_head")
@@ -123,7 +123,7 @@ def test_eval_forward_never_touches_detection_branch(feats):
             sub.register_forward_hook(fail)
     with torch.no_grad():
         ae(feats)
-    assert ae._ae_feats is None  # nothing kept for a detection loss at inference
+    assert ae._det_feats is None  # nothing kept for a detection loss at inference
 
 
 def test_detection_loss_needs_training_forward(feats):
@@ -139,3 +139,130 @@ def test_builds_under_mmseg_default_scope():
         ae = make_ae()
     assert type(ae.rpn_head).__name__ == "RPNHead"
     assert type(ae.roi_head).__name__ == "StandardRoIHead"
+
+
+# ------------------------------------------------------------------ the two ablation switches
+def test_block_off_is_identity_without_enhancement_parameters(feats):
+    ae = make_ae(with_block=False).eval()
+    assert not hasattr(ae, "enhance")
+    assert not any(n.startswith("enhance.") for n, _ in ae.named_parameters())
+    with torch.no_grad():
+        out = ae(feats)
+    assert len(out) == len(feats) and all(o is f for o, f in zip(out, feats, strict=True))
+    # only the detection branch has parameters; stripped, nothing is left
+    assert sum(p.numel() for p in ae.strip_detection().parameters()) == 0
+
+
+def test_block_off_detection_loss_reaches_the_input_features(feats):
+    ae = make_ae(with_block=False).train()
+    inputs = tuple(f.clone().requires_grad_(True) for f in feats)
+    out = ae(inputs)
+    assert all(o is i for o, i in zip(out, inputs, strict=True))
+    losses = ae.detection_loss([sample([[10.0, 12.0, 40.0, 50.0]]), sample([])])
+    assert set(DET_KEYS) <= set(losses)
+    sum(v for k, v in losses.items() if "loss" in k).backward()
+    for level, x in enumerate(inputs):  # every level: the RPN reads all of them
+        assert x.grad is not None and x.grad.abs().sum() > 0, level
+
+
+def test_block_on_detection_reads_the_enhancement_not_the_input(feats):
+    # with the block, box gradients reach the input only through the block's convs
+    ae = make_ae().train()
+    with torch.no_grad():  # cut the block: its output no longer depends on its input
+        for block in ae.enhance:
+            block[1].weight.zero_()
+    inputs = tuple(f.clone().requires_grad_(True) for f in feats)
+    ae(inputs)
+    losses = ae.detection_loss([sample([[10.0, 12.0, 40.0, 50.0]]), sample([])])
+    sum(v for k, v in losses.items() if "loss" in k).backward()
+    assert all(x.grad is None or x.grad.abs().sum() == 0 for x in inputs)
+
+
+def test_detection_off_keeps_the_block_without_box_supervision(feats):
+    ae = make_ae(with_detection=False)
+    assert not any(n.startswith(DET_PREFIXES) for n, _ in ae.named_parameters())
+    assert len(ae.enhance) == len(ATTO)
+    assert any(n.startswith("enhance.") for n, _ in ae.named_parameters())
+    ae.eval()
+    with torch.no_grad():
+        out = ae(feats)
+    assert all(not torch.allclose(o, f) for o, f in zip(out, feats, strict=True))
+    ae.train()(feats)
+    assert ae.detection_loss([sample([[10.0, 12.0, 40.0, 50.0]])]) == {}
+    assert ae._det_feats is None  # nothing held for a loss that never comes
+
+
+# ------------------------------------------------------------------------- loss weights
+def _det_losses(ae: AnomalyEnhancement, feats) -> dict[str, torch.Tensor]:
+    torch.manual_seed(2)  # same anchor / RoI sampling in every call
+    ae.train()(feats)
+    return ae.detection_loss([sample([[10.0, 12.0, 40.0, 50.0]]), sample([[30, 4, 60, 20]])])
+
+
+@pytest.mark.parametrize("key,loss", [
+    ("rpn_cls", "ae.loss_rpn_cls"), ("rpn_bbox", "ae.loss_rpn_bbox"),
+    ("roi_cls", "ae.loss_cls"), ("roi_bbox", "ae.loss_bbox")])
+def test_loss_weight_scales_only_its_loss(feats, key, loss):
+    with torch.no_grad():
+        base = _det_losses(make_ae(), feats)
+        zero = _det_losses(make_ae(loss_weights={key: 0.0}), feats)
+        double = _det_losses(make_ae(loss_weights={key: 2.0}), feats)
+    assert base[loss] > 0
+    assert zero[loss] == 0
+    assert torch.allclose(double[loss], 2 * base[loss])
+    for other in DET_KEYS:
+        if other != loss:
+            assert torch.allclose(zero[other], base[other]), other
+            assert torch.allclose(double[other], base[other]), other
+
+
+def test_loss_weights_win_over_head_overrides_and_reject_unknown_keys():
+    ae = make_ae(rpn_head=dict(loss_cls=dict(type="CrossEntropyLoss", use_sigmoid=True,
+                                             loss_weight=5.0)),
+                 loss_weights=dict(rpn_cls=0.5))
+    assert ae.rpn_head.loss_cls.loss_weight == 0.5
+    assert ae.roi_head.bbox_head.loss_bbox.loss_weight == 1.0
+    with pytest.raises(ValueError, match="rpn_box"):
+        make_ae(loss_weights=dict(rpn_box=1.0))
+    with pytest.raises(ValueError, match="roi_cls"):
+        make_ae(loss_weights=dict(roi_cls=-1.0))
+
+
+# ----------------------------------------------------------------------- small boxes
+def test_boxes_under_min_box_side_give_no_box_supervision(feats):
+    speck = [[20.0, 20.0, 22.0, 23.0]]  # side sqrt(6) ~ 2.4 px
+    with torch.no_grad():
+        kept = _det_losses_for(make_ae(anchor_scales=(1,), min_box_side=0), feats, speck)
+        dropped = _det_losses_for(make_ae(anchor_scales=(1,), min_box_side=2.5), feats, speck)
+    assert kept["ae.loss_bbox"] > 0  # the gt box is an RoI positive (add_gt_as_proposals)
+    assert dropped["ae.loss_bbox"] == 0 and dropped["ae.loss_rpn_bbox"] == 0
+    ae = make_ae(min_box_side=4)
+    boxes = torch.tensor([[0.0, 0.0, 3.0, 5.0], [0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 40.0]])
+    assert ae.keep_boxes(boxes).tolist() == [[0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 1.0, 40.0]]
+
+
+def _det_losses_for(ae: AnomalyEnhancement, feats, boxes) -> dict[str, torch.Tensor]:
+    torch.manual_seed(2)
+    ae.train()(feats)
+    return ae.detection_loss([sample(boxes), sample([])])
+
+
+# ---------------------------------------------------------------------------- detect()
+@pytest.mark.parametrize("with_block", [True, False])
+def test_detect_gives_sorted_proposals_and_detections_inside_the_image(feats, with_block):
+    ae = make_ae(with_block=with_block).eval()
+    small = SegDataSample(metainfo=dict(img_shape=(48, 56)))
+    proposals, detections = ae.detect(feats, [sample([]), small], batch_input_shape=(64, 64))
+    assert len(proposals) == len(detections) == 2
+    for props, dets, (h, w) in zip(proposals, detections, [(64, 64), (48, 56)], strict=True):
+        assert 0 < len(props) <= 1000 and len(dets) <= 100
+        assert torch.all(props.scores[:-1] >= props.scores[1:])
+        for boxes in (props.bboxes, dets.bboxes):
+            assert boxes.shape[-1] == 4
+            assert torch.all(boxes[:, 0::2] <= w) and torch.all(boxes[:, 1::2] <= h)
+        assert torch.all((dets.scores >= 0) & (dets.scores <= 1))
+    # the default shape is the finest level's size times its stride
+    default, _ = ae.detect(feats)
+    assert len(default) == 2
+    with pytest.raises(RuntimeError, match="detection branch"):
+        make_ae(with_detection=False).eval().detect(feats)

@@ -36,7 +36,7 @@ def test_every_zoo_config_exists_and_the_zoo_has_every_model_family():
     families = {m.key for m in ZOO if m.ablation_of is None}
     assert {"plain_convnext_uper", "segformer", "mvss_net", "pscc_net", "cat_net", "dtd",
             "trufor_like", "iml_vit", OMNI} <= families
-    assert len([m for m in ZOO if m.ablation_of == OMNI]) == 5
+    assert len([m for m in ZOO if m.ablation_of == OMNI]) == 6
 
 
 def test_model_and_train_set_selection_errors_name_the_value():
@@ -47,7 +47,7 @@ def test_model_and_train_set_selection_errors_name_the_value():
     with pytest.raises(ValueError, match="faces"):
         parse_train_sets("faces")
     with pytest.raises(ValueError, match="not trained on 'face'"):
-        BY_KEY[f"{OMNI}-ae-off"].config("tiny", "face")
+        BY_KEY[f"{OMNI}-ae-box-off"].config("tiny", "face")
 
 
 def test_cpu_profile_rescales_the_schedule_and_tests_every_task():
@@ -87,7 +87,7 @@ def test_plan_covers_single_and_joint_runs_of_every_model(tmp_path):
                 tmp_path / "work")
     trained = [r for r in runs if not r.model.startswith("lower_bound:")]
     families = [m for m in ZOO if m.ablation_of is None]
-    assert len(trained) == 2 * (5 * len(families) + 5)
+    assert len(trained) == 2 * (5 * len(families) + 6)  # 6 joint-only Omni-IML ablations
     assert len(runs) - len(trained) == 4
     assert len({r.out for r in runs}) == len(runs)  # one file per (model, train set, seed)
     # the seed is part of the config hash, the training set too
@@ -182,7 +182,7 @@ def _write_set(folder: Path, extra: list[dict] | None = None) -> None:
         docs.append(_result(model, JOINT, ious={t: base - 0.02 * i for i, t in enumerate(TASKS)}))
         for i, t in enumerate(TASKS):
             docs.append(_result(model, t, ious={t: base + 0.05 - 0.01 * i}))
-    docs.append(_result(f"{OMNI}-ae-off", JOINT, kind="ablation"))
+    docs.append(_result(f"{OMNI}-ae-box-off", JOINT, kind="ablation"))
     lb = _result("lower_bound-all_tampered", "none", kind="lower_bound")
     docs.append(lb)
     for d in docs + (extra or []):
@@ -296,7 +296,7 @@ def test_degradation_report_tool_writes_md_csv_png(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for ext in ("md", "csv", "png"):
         assert (tmp_path / "out" / f"degradation.{ext}").is_file()
-    assert "omni_iml-ae-off: has joint; needs a single-task run" in proc.stdout
+    assert "omni_iml-ae-box-off: has joint; needs a single-task run" in proc.stdout
     csv = (tmp_path / "out" / "degradation.csv").read_text()
     assert "-6.5000" in csv
 

@@ -44,7 +44,7 @@ def test_training_step_reaches_both_streams_fusion_and_head():
                  "backbone.fuse", "decode_head"):
         assert has_grad(model.get_submodule(name)), name
     qt = model.backbone.dct_stem.qt_embed
-    assert qt.value_embed.weight.grad.abs().sum() > 0 and qt.pos_embed.grad.abs().sum() > 0
+    assert qt.value_embed.weight.grad.abs().sum() > 0 and qt.pos_delta.grad.abs().sum() > 0
 
 
 def test_features_are_multi_scale_and_fuse_both_streams():

@@ -68,7 +68,7 @@ def test_config_name_says_what_the_config_resolves_to(path):
         f"{path}: name says crop {name_crop}, config {tuple(crop['crop_size'])}")
     assert match["data"] == expected_data(cfg), f"{path}: name says data {match['data']!r}"
     # one process for the CPU configs; the paper recipes state 8 GPUs x 2 images
-    gpus = 1 if ("cpu" in match["data"] or "demo" in match["data"]) else 8
+    gpus = 1 if any(word in match["data"] for word in ("cpu", "demo", "probe")) else 8
     assert int(match["gpus"]) == gpus, f"{path}: {match['gpus']} GPUs in the name, expected {gpus}"
 
 

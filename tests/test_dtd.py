@@ -65,7 +65,7 @@ def test_training_step_reaches_every_branch():
                  "fph.pointwise_conv", "fph.block_conv", "fph_refine", "fuse"):
         assert has_grad(bb.get_submodule(name)), name
     qt = bb.fph.qt_embed
-    assert qt.value_embed.weight.grad.abs().sum() > 0 and qt.pos_embed.grad.abs().sum() > 0
+    assert qt.value_embed.weight.grad.abs().sum() > 0 and qt.pos_delta.grad.abs().sum() > 0
     for i, stage in enumerate(bb.stages):
         for j, block in enumerate(stage.blocks):
             assert has_grad(block.attn) and has_grad(block.ffn), f"stage {i} block {j}"

@@ -147,3 +147,23 @@ def test_fpn_is_the_top_down_fpn(align_corners: bool) -> None:
     assert len(got) == len(expected) == 4
     for level, (e, g) in enumerate(zip(expected, got, strict=True)):
         assert g.shape == e.shape and torch.equal(g, e), f"level {level}"
+
+
+def test_global_vector_comes_from_the_deepest_level_not_the_filters_input() -> None:
+    """V_g must carry what the filters' own input lacks: it changes with the stride-32 level and
+    not with the stride-4 level, which reaches each filter's V_c through the FPN (a V_g from
+    GAP(F1) changes with both, and then "dynamic" can hardly differ from "fixed")."""
+    torch.manual_seed(0)
+    head = _head("dynamic").eval()
+    seen: list[torch.Tensor] = []
+    head.filters[0].register_forward_hook(lambda m, args, out: seen.append(args[1].clone()))
+    levels = _inputs(batch=2)
+    shallow = [levels[0] + torch.randn_like(levels[0])] + levels[1:]
+    deep = levels[:3] + [levels[3] + torch.randn_like(levels[3])]
+    with torch.no_grad():
+        for inputs in (levels, shallow, deep):
+            head(inputs)
+    base, after_shallow, after_deep = seen
+    torch.testing.assert_close(base, after_shallow)
+    assert not torch.allclose(base, after_deep)
+    assert head.last_mix.shape == (2, 3, 4)

@@ -59,7 +59,7 @@ def test_quant_table_embedding(mode: str) -> None:
     # the same value at two positions differs only by the position embedding
     q2 = q.clone()
     q2[0] = 7
-    out2 = emb(q2)[0] - emb.pos_embed[0]
+    out2 = emb(q2)[0] - emb.pos_delta[0]
     torch.testing.assert_close(out2[:, 0, 0], out2[:, 5, 3])
 
 
@@ -90,7 +90,7 @@ def test_gradients_reach_convs_and_qtable_embedding() -> None:
         "dilated": head.dilated_conv.conv.weight,
         "pointwise": head.pointwise_conv.conv.weight,
         "block": head.block_conv.conv.weight,
-        "qt_pos": head.qt_embed.pos_embed,
+        "qt_pos": head.qt_embed.pos_delta,
         "qt_value": head.qt_embed.value_embed.weight,
     }
     for name, p in params.items():
@@ -157,3 +157,66 @@ def test_runs_on_packed_sample(tmp_path: Path) -> None:
     with torch.no_grad():
         out = _head()(dct, qtable)
     assert out.shape == (2, OUT, 6, 8) and torch.isfinite(out).all()
+
+
+# ------------------------------------------------------------------ per-block layout (stride 8)
+def _block_head(**kwargs) -> FrequencyPerceptionHead:
+    return _head(layout="block", **kwargs)
+
+
+def test_block_layout_equals_the_one_hot_computation() -> None:
+    """Per block: sum over positions p and channels c of W[o, p, c] * Q[p, c] * E[p, |coef|, c],
+    written out with the one-hot of every coefficient (what the embedding_bag folds)."""
+    head = _block_head()
+    dct, qtable = _inputs(batch=2, h=16, w=24)
+    with torch.no_grad():
+        got = head.block_features(dct, qtable)
+        onehot = torch.nn.functional.pixel_unshuffle(one_hot_dct(dct, head.clip), 8)
+        onehot = onehot.view(2, head.clip + 1, 64, 2, 3)  # (B, value, position, h, w)
+        q = head.qt_embed(qtable).flatten(2)  # (B, C, 64)
+        feat = torch.einsum("bvphw,pvc,bcp->bpchw", onehot, head.value_vectors, q)
+        expected = torch.einsum("bpchw,opc->bohw", feat, head.block_weight)
+        expected = expected + head.block_bias[None, :, None, None]
+    assert got.shape == (2, OUT, 2, 3)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_block_layout_locality_and_stride() -> None:
+    """A change in block (i, j) reaches only the outputs of the 3x3 neighbouring blocks."""
+    head = _block_head()
+    dct, qtable = _inputs(batch=1, h=64, w=64)
+    i, j = 3, 4
+    dct[..., 8 * i + 2, 8 * j + 5] = 0
+    changed = dct.clone()
+    changed[..., 8 * i + 2, 8 * j + 5] = 7  # one coefficient of block (i, j), |0| -> |7|
+    with torch.no_grad():
+        diff = (head(dct, qtable) - head(changed, qtable)).abs().amax(1)[0]
+    ii, jj = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    near = ((ii - i).abs() <= 1) & ((jj - j).abs() <= 1)
+    assert diff.shape == (8, 8) and diff[i, j] > 0
+    assert torch.all(diff[~near] == 0)
+
+
+def test_block_layout_reads_the_table_and_trains_every_part() -> None:
+    head = _block_head().train()
+    dct, qtable = _inputs()
+    other = qtable.clone()
+    other[:, 2, 1] += 30
+    with torch.no_grad():
+        assert not torch.allclose(head.block_features(dct, qtable),
+                                  head.block_features(dct, other))
+    head(dct, qtable).pow(2).mean().backward()
+    for name in ("value_vectors", "block_weight", "block_bias", "qt_embed.pos_delta",
+                 "qt_embed.value_embed.weight", "context_conv.conv.weight"):
+        grad = head.get_parameter(name).grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    with pytest.raises(ValueError, match="layout"):
+        FrequencyPerceptionHead(layout="row")
+
+
+def test_old_checkpoints_of_the_table_embedding_still_load() -> None:
+    emb = QuantTableEmbedding(4)
+    state = {k: v for k, v in emb.state_dict().items() if k != "pos_delta"}
+    state["pos_embed"] = torch.full((1, 4, 8, 8), 1.5)  # the former "starts at 1" parameter
+    emb.load_state_dict(state)
+    torch.testing.assert_close(emb.pos_delta, torch.full((1, 4, 8, 8), 0.5))

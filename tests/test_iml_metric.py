@@ -428,3 +428,153 @@ def test_gate_routing_share_per_task_and_overall(tmp_path: Path) -> None:
     bad.set_metainfo({"gate_fused": 1.5})
     with pytest.raises(IMLDataError, match="badgate.*gate_fused"):
         run([bad])
+
+
+# ------------------------------------------------------- Omni-IML mechanisms and groups
+def _mech_sample(task: str, name: str, *, gate: float | None = None,
+                 prob: float | None = None, mix: list | None = None,
+                 group: str | None = None) -> SegDataSample:
+    """A perfectly predicted tampered 8x8 image carrying the given mechanism metainfo."""
+    gt = np.zeros((8, 8), np.uint8)
+    gt[2:5, 2:5] = 1
+    s = make_sample(gt, gt * 0.9, task=task, name=name)
+    for key, value in (("gate_fused", gate), ("gate_prob", prob), ("dwd_mix", mix),
+                       ("group", group)):
+        if value is not None:
+            s.set_metainfo({key: value})
+    return s
+
+
+def test_gate_probability_and_mixing_weights_are_averaged_per_task(tmp_path: Path) -> None:
+    samples = [
+        _mech_sample("natural", "n0", gate=1.0, prob=0.9, mix=[[0.2, 0.4], [0.6, 0.8]]),
+        _mech_sample("natural", "n1", gate=1.0, prob=0.6, mix=[[0.4, 0.4], [0.2, 0.8]]),
+        _mech_sample("natural", "n2", gate=0.0, prob=0.3, mix=[[0.6, 0.4], [0.4, 0.8]]),
+        _mech_sample("document", "d0", gate=1.0, prob=0.8, mix=[[0.1, 0.9], [0.5, 0.5]]),
+    ]
+    out = tmp_path / "r.json"
+    metric = IMLMetric(out_file=str(out))
+    metric.process(None, samples[:3])
+    metric.process(None, samples[3:])
+    flat = metric.evaluate(4)
+    res = json.loads(out.read_text())  # written, hence validated
+    nat, doc = res["per_task"]["natural"], res["per_task"]["document"]
+    assert nat["gate_prob_mean"] == pytest.approx(0.6)
+    assert doc["gate_prob_mean"] == pytest.approx(0.8)
+    np.testing.assert_allclose(nat["dwd_mix"], [[0.4, 0.4], [0.4, 0.8]], atol=1e-12)
+    np.testing.assert_allclose(doc["dwd_mix"], [[0.1, 0.9], [0.5, 0.5]], atol=1e-12)
+    # over all four images (2.6 / 4), not the mean of the task means (0.7)
+    assert res["avg"]["gate_prob_mean"] == pytest.approx(0.65)
+    # ranges per (filter, kernel): .3, .5, .1, .3 -> mean .3
+    assert res["avg"]["dwd_mix_spread"] == pytest.approx(0.3)
+    assert "dwd_mix" not in res["avg"]
+    # the flat logging dict holds numbers only: the gate probability, not the nested mix
+    assert flat["iml/natural/gate_prob_mean"] == pytest.approx(0.6)
+    assert flat["iml/avg/dwd_mix_spread"] == pytest.approx(0.3)
+    assert not any(k.endswith("/dwd_mix") for k in flat)
+    header = format_task_table(res).splitlines()[1].split()
+    at = header.index("gate")
+    assert header[at:at + 3] == ["gate", "gate", "p"]  # the "gate p" column next to "gate"
+
+
+def test_mixing_spread_is_zero_for_identical_mixes_and_needs_two_tasks() -> None:
+    fixed = [[0.3, 0.5, 0.7, 0.2], [0.9, 0.1, 0.4, 0.6]]  # the 'fixed' ablation: one mix
+    res = run([_mech_sample(t, f"f{i}", mix=fixed)
+               for i, t in enumerate(("natural", "document", "face", "face"))])
+    assert res["avg"]["dwd_mix_spread"] == 0.0
+    assert res["per_task"]["face"]["dwd_mix"] == fixed
+    one_task = run([_mech_sample("natural", "a", mix=fixed), _mech_sample("natural", "b",
+                                                                           mix=fixed)])
+    assert "dwd_mix_spread" not in one_task["avg"]
+    # two tasks, means differing by 0.1, 0.2, 0.3, 0.4 on one filter -> 0.25
+    two = run([_mech_sample("natural", "a", mix=[[0.1, 0.2, 0.3, 0.4]]),
+               _mech_sample("face", "b", mix=[[0.2, 0.4, 0.6, 0.8]])])
+    assert two["avg"]["dwd_mix_spread"] == pytest.approx(0.25)
+    # models without filters or gate add none of these keys
+    plain = run([_mech_sample("natural", "p")])
+    assert not {"gate_prob_mean", "dwd_mix"} & set(plain["per_task"]["natural"])
+    assert not {"gate_prob_mean", "dwd_mix_spread"} & set(plain["avg"])
+    assert "per_group" not in plain and "num_ungrouped" not in plain
+
+
+def test_per_group_scores_equal_task_scores_on_the_same_images() -> None:
+    samples = dataset(15, seed=3)
+    rng = np.random.default_rng(1)
+    groups = [None if i % 5 == 0 else ("compression", "pixel")[i % 2] for i in range(15)]
+    for i, (s, g) in enumerate(zip(samples, groups, strict=True)):
+        s.set_metainfo({"gate_fused": float(i % 3 == 0), "gate_prob": float(rng.random()),
+                        "dwd_mix": rng.random((2, 4)).tolist()})
+        if g is not None:
+            s.set_metainfo({"group": g})
+    res = run(samples, batch=4)
+    assert list(res["per_group"]) == ["compression", "pixel"]
+    assert res["num_ungrouped"] == 3
+    assert sum(g["num_images"] for g in res["per_group"].values()) + 3 == 15
+    for group, scores in res["per_group"].items():
+        # the group's images scored alone, as one task, give the same figures
+        alone = []
+        for s, g in zip(samples, groups, strict=True):
+            if g == group:
+                copy = s.clone()
+                copy.set_metainfo({"task": "natural"})
+                alone.append(copy)
+        ref = run(alone)["per_task"]["natural"]
+        assert scores.keys() == ref.keys()
+        for key, value in ref.items():
+            if key == "dwd_mix":
+                np.testing.assert_allclose(scores[key], value, atol=1e-12)
+            else:
+                assert scores[key] == pytest.approx(value, abs=1e-12), (group, key)
+        assert scores["num_images"] == len(alone)
+        assert scores["gate_num_images"] == len(alone)
+    assert "group compression" in format_task_table(res)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("dwd_mix", [0.2, 0.4, 0.6, 0.8], r"badmix\.png.*dwd_mix.*shape \(4,\)"),
+    ("dwd_mix", [[0.2, 0.4], [0.6]], r"badmix\.png.*dwd_mix.*list of lists"),
+    ("dwd_mix", [[0.2, 1.5], [0.6, 0.8]], r"badmix\.png.*dwd_mix.*1\.5 at filter 0, kernel 1"),
+    ("dwd_mix", [[0.2, float("nan")]], r"badmix\.png.*dwd_mix.*nan"),
+    ("dwd_mix", [[]], r"badmix\.png.*dwd_mix.*shape \(1, 0\)"),
+    ("gate_prob", 1.2, r"badmix\.png.*gate_prob must lie in \[0, 1\], got 1\.2"),
+    ("gate_prob", "high", r"badmix\.png.*gate_prob.*'high'"),
+    ("group", 3, r"badmix\.png.*group.*3"),
+])
+def test_bad_mechanism_values_raise_naming_the_image(key: str, value: object,
+                                                     message: str) -> None:
+    bad = _mech_sample("natural", "badmix")
+    bad.set_metainfo({key: value})
+    with pytest.raises(IMLDataError, match=message):
+        IMLMetric().process(None, [bad])
+
+
+def test_mixing_weights_of_another_shape_raise_naming_both_images() -> None:
+    metric = IMLMetric(log_table=False)
+    metric.process(None, [_mech_sample("natural", "first", mix=[[0.5] * 4] * 3)])
+    metric.process(None, [_mech_sample("face", "second", mix=[[0.5] * 4] * 2)])
+    with pytest.raises(IMLDataError, match=r"second\.png.*\(2, 4\).*first\.png.*\(3, 4\)"):
+        metric.evaluate(2)
+
+
+def test_validator_checks_groups_and_mixing_figures() -> None:
+    res = run([_mech_sample("natural", "a", mix=[[0.2, 0.4]], group="pixel"),
+               _mech_sample("face", "b", mix=[[0.6, 0.4]])])
+    validate_result(res)
+    assert res["avg"]["dwd_mix_spread"] == pytest.approx(0.2)
+    for edit, message in [
+        (lambda r: r["avg"].update(dwd_mix_spread=0.5), r"avg\.dwd_mix_spread: 0\.5.*give 0\.2"),
+        (lambda r: r["per_task"]["face"].update(dwd_mix=[[0.6, 0.4, 0.1]]),
+         r"per_task\.face\.dwd_mix: shape \(1, 3\)"),
+        (lambda r: r["per_task"]["face"].update(dwd_mix=[[0.6, 0.4], [0.1]]),
+         r"per_task\.face\.dwd_mix: rows of different lengths"),
+        (lambda r: r["per_task"]["face"].update(dwd_mix=[[0.6, 1.4]]),
+         r"per_task\.face\.dwd_mix\[0\]\[1\]: 1\.4 is above"),
+        (lambda r: r.update(num_ungrouped=0), r"result\.num_images: 2 != sum over per_group"),
+        (lambda r: r["per_group"]["pixel"].update(num_tampered=0),
+         r"per_group\.pixel\.num_images: does not equal"),
+        (lambda r: r["per_task"]["face"].pop("dwd_mix"), r"avg\.dwd_mix_spread.*1 task"),
+    ]:
+        broken = json.loads(json.dumps(res))
+        edit(broken)
+        with pytest.raises(ValueError, match=message):
+            validate_result(broken)

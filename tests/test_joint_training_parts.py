@@ -79,7 +79,7 @@ def test_layer_decay_reaches_convnext_inside_the_modal_gate_encoder():
 
     enc = torch.nn.Module()
     enc.backbone = MODELS.build(dict(type="ModalGateEncoder", backbone=dict(arch="atto"),
-                                     fph=dict(channels=8)))
+                                     fph=dict(channels=8, layout="block")))
     enc.decode_head = torch.nn.Conv2d(4, 2, 1)
     groups = layer_decay_groups(enc, 1e-4, 0.05, dict(num_layers=12, decay_rate=0.9,
                                                       decay_type="stage_wise"))
@@ -88,7 +88,9 @@ def test_layer_decay_reaches_convnext_inside_the_modal_gate_encoder():
     assert scale["backbone.convnext.downsample_layers.0.0.weight"] == pytest.approx(0.9 ** 13)
     assert scale["backbone.convnext.stages.3.0.pointwise_conv1.weight"] == pytest.approx(0.9 ** 9)
     assert scale["backbone.convnext.stages.0.0.pointwise_conv1.weight"] == pytest.approx(0.9 ** 12)
-    for new in ("backbone.gate.0.weight", "backbone.fuse.0.weight", "decode_head.weight"):
+    for new in ("backbone.gate.0.weight", "backbone.fuse.block.0.weight",
+                "backbone.refine_rgb.block.0.weight", "backbone.fph.block_weight",
+                "decode_head.weight"):
         assert scale[new] == 1.0, new
     assert wd["decode_head.bias"] == 0.0 and wd["decode_head.weight"] == 0.05
     assert sum(len(g["params"]) for g in groups) == len(list(enc.parameters()))

@@ -79,11 +79,21 @@ def test_metafiles_follow_the_model_index_format(metafiles) -> None:
                 assert r["Task"] == mm.TASK_NAME and set(r["Metrics"]) == set(mm.METRICS)
 
 
-def test_every_tiny_config_has_results(metafiles) -> None:
-    """The committed `cpu` profile covers every tiny config; paper configs have no run yet."""
+def test_every_tiny_config_has_results_or_is_named_as_not_run(metafiles) -> None:
+    """The committed `cpu` profile covers every tiny config, except runs whose results were
+    removed when their model changed: the leaderboard names each of those; paper configs have
+    no run yet."""
+    leaderboard = (ROOT / "leaderboard" / "README.md").read_text()
+    not_run = re.search(r"\*\*Not run at the current code yet \(\d+\):\*\* ([^.]*)\.",
+                        leaderboard)
+    named = set(re.findall(r"`([^`]+)` (\w+)", not_run.group(1))) if not_run else set()
+    tiny_configs = {c: (m.key, train) for m, s, train, c in mm.zoo_configs() if s == "tiny"}
     for _, doc in metafiles:
         for m in doc["Models"]:
-            tiny = m["Config"] in {c for _, s, _, c in mm.zoo_configs() if s == "tiny"}
+            tiny = m["Config"] in tiny_configs
+            if tiny and not m["Results"]:
+                assert tiny_configs[m["Config"]] in named, m["Name"]
+                continue
             assert bool(m["Results"]) == tiny, m["Name"]
             if tiny:
                 assert (ROOT / m["Training Log"]).is_file()

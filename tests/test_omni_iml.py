@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 
-def _model(**over):
+def _model_cfg(decode_mode="dynamic", force=None, **over):
     init_default_scope("mmseg")
     cfg = dict(
         type="OmniIML",
@@ -16,16 +16,21 @@ def _model(**over):
                                seg_pad_val=255, size_divisor=32,
                                test_cfg=dict(size_divisor=32)),
         backbone=dict(type="ModalGateEncoder", backbone=dict(arch="atto"),
-                      fph=dict(channels=16), teacher_forcing_iters=0),
+                      fph=dict(channels=16, layout="block"), teacher_forcing_iters=0,
+                      force=force),
         decode_head=dict(type="DynamicWeightDecoder", in_channels=[40, 80, 160, 320],
-                         in_index=[0, 1, 2, 3], channels=32, num_classes=2,
+                         in_index=[0, 1, 2, 3], channels=32, num_classes=2, mode=decode_mode,
                          norm_cfg=dict(type="BN", requires_grad=True),
                          loss_decode=dict(type="WeightedCrossEntropyLoss",
                                           class_weight=[1.0, 4.0])),
         test_cfg=dict(mode="whole"),
     )
     cfg.update(over)
-    return MODELS.build(cfg)
+    return cfg
+
+
+def _model(**over):
+    return MODELS.build(_model_cfg(**over))
 
 
 def test_training_losses_cover_every_branch_and_log_gate_stats():
@@ -78,3 +83,40 @@ def test_anomaly_enhancement_losses_in_training_and_absent_at_inference():
         model.neck.strip_detection()
         after = model(**data, mode="predict")[0].seg_logits.data
     assert torch.equal(before, after)
+
+
+def test_prediction_records_gate_probability_and_per_sample_mixing_weights():
+    model = _model().eval()
+    data = model.data_preprocessor(make_batch(n=3), False)
+    with torch.no_grad():
+        out = model(**data, mode="predict")
+    mixes = torch.tensor([o.metainfo["dwd_mix"] for o in out])
+    assert mixes.shape == (3, 3, 4)  # samples x filters x K
+    assert not torch.allclose(mixes[0], mixes[1])  # per-sample: they vary
+    assert all(0.0 <= o.metainfo["gate_prob"] <= 1.0 for o in out)
+    assert all(o.metainfo["gate_fused"] == float(o.metainfo["gate_prob"] > 0.5) for o in out)
+
+
+def test_fixed_mixing_is_the_same_for_every_sample_and_off_records_none():
+    for mode, expect in (("fixed", "same"), ("off", None)):
+        model = _model(decode_mode=mode).eval()
+        data = model.data_preprocessor(make_batch(n=3), False)
+        with torch.no_grad():
+            out = model(**data, mode="predict")
+        if expect is None:
+            assert all("dwd_mix" not in o.metainfo for o in out)
+        else:
+            mixes = torch.tensor([o.metainfo["dwd_mix"] for o in out])
+            assert torch.equal(mixes[0], mixes[1]) and torch.equal(mixes[1], mixes[2])
+
+
+def test_force_rgb_needs_no_dct_and_records_no_gate():
+    model = _model(force="rgb").eval()
+    data = model.data_preprocessor(make_batch(with_dct=False), False)
+    with torch.no_grad():
+        out = model(**data, mode="predict")
+    assert all("gate_fused" not in o.metainfo and "gate_prob" not in o.metainfo for o in out)
+    model.train()
+    data = model.data_preprocessor(make_batch(with_dct=False), True)
+    losses = model(**data, mode="loss")
+    assert "enc.loss_gate" not in losses and "enc.loss_coarse_fused" not in losses

@@ -22,7 +22,8 @@ ABLATIONS = {"force-fused": ("backbone", "force", "fused"),
              "force-rgb": ("backbone", "force", "rgb"),
              "dwd-off": ("decode_head", "mode", "off"),
              "dwd-fixed": ("decode_head", "mode", "fixed"),
-             "ae-off": ("neck", None, None)}
+             "ae-box-off": ("neck", "with_detection", False),
+             "ae-block-off": ("neck", "with_block", False)}
 
 
 def _cfg(path: Path) -> Config:
@@ -83,7 +84,15 @@ def test_ablation_configs_change_only_their_switch(name):
             ref.model[part][key] = value
         ref.model[part] = cfg.model[part]
         assert cfg.model == ref.model
+        if name == "force-rgb":  # reads no DCT: the same pipelines without LoadJpegDCT
+            for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+                pipeline = ref[loader].dataset.pipeline
+                assert any(t.type == "LoadJpegDCT" for t in pipeline)
+                assert cfg[loader].dataset.pipeline == [
+                    t for t in pipeline if t.type != "LoadJpegDCT"], loader
+                ref[loader].dataset.pipeline = cfg[loader].dataset.pipeline
         assert cfg.train_dataloader == ref.train_dataloader
+        assert cfg.test_dataloader == ref.test_dataloader
 
 
 def test_tiny_ablations_build_and_run(tmp_path):
@@ -92,7 +101,8 @@ def test_tiny_ablations_build_and_run(tmp_path):
         cfg = _cfg(ROOT / BY_KEY[f"omni_iml-{name}"].config("tiny", "joint"))
         model = MODELS.build(cfg.model).train()
         losses = model(**model.data_preprocessor(make_batch(), True), mode="loss")
-        assert ("ae.loss_rpn_cls" in losses) == (name != "ae-off"), name
+        assert ("ae.loss_rpn_cls" in losses) == (name != "ae-box-off"), name
+        assert hasattr(model.neck, "enhance") == (name != "ae-block-off"), name
         assert ("enc.loss_gate" in losses) == (not name.startswith("force")), name
 
 

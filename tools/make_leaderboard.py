@@ -6,9 +6,12 @@
 One section per profile found under RESULTS_ROOT (``<profile>/*.json``, written by
 ``tools/benchmark.py``): the main table (joint-trained models ranked by average IoU, mean ± std
 over seeds), the dataset-aggregation table, image-level figures, the degradation table (joint
-minus single-task), Omni-IML's ablations, complexity, the lower-bound reference rows, plots and
-a provenance footer. Every result file is validated first; a malformed or hand-edited file stops
-the run with its path named. The output is deterministic; ``--check`` regenerates into a
+minus single-task), Omni-IML's ablations (rows from the zoo), its Modal Gate routing and DWD
+mixing spread, complexity, the lower-bound reference rows, plots and a provenance footer. Every
+result file is validated first; a malformed or hand-edited file stops the run with its path
+named. A valid result of a model that the zoo no longer defines (renamed, split or removed) is
+in no table: the profile's header counts it, a section at its end lists it, and the tool prints
+a warning naming the file. The output is deterministic; ``--check`` regenerates into a
 temporary folder and fails if anything differs from OUT.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ import filecmp
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ import pandas as pd  # noqa: E402
 from mmiml.benchmark import report  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES  # noqa: E402
 from mmiml.benchmark.result import load_results  # noqa: E402
+from mmiml.benchmark.zoo import BY_KEY, ZOO  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 from mmiml.utils.errors import IMLDataError  # noqa: E402
 
@@ -87,19 +92,44 @@ def _provenance(docs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _section(profile: str, docs: list[dict[str, Any]], out: Path) -> list[str]:
+def _stray_count(stray: list[dict[str, Any]]) -> str:
+    n = len(stray)
+    return f"{n} result file{'s' if n != 1 else ''} of {'a model' if n == 1 else 'models'}"
+
+
+def _missing_runs(profile: str, prof: Any, docs: list[dict[str, Any]]) -> list[str]:
+    """A line naming the profile's (model, training set) runs without a result file: a model
+    changed since its last run has its stale results removed until the rerun lands."""
+    if prof is None:
+        return []
+    have = {(d["model"], d["train_set"]) for d in docs}
+    missing = [f"`{m.key}` {t}" for m in prof.models_list() for t in m.train_sets
+               if (m.key, t) not in have]
+    if not missing:
+        return []
+    return [f"**Not run at the current code yet ({len(missing)}):** {', '.join(missing)}. "
+            "They are missing from the tables below (or show `-`); "
+            f"`python tools/benchmark.py --profile {profile} --resume` runs them.", ""]
+
+
+def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[str]:
+    # tables show the zoo's models only; the other files are counted here and listed at the end
+    docs, stray = report.split_by_zoo(all_docs)
     df = report.frame(docs)
     prof = PROFILES.get(profile)
-    trained = [d for d in docs if d["kind"] != "lower_bound"]
+    trained = [d for d in all_docs if d["kind"] != "lower_bound"]
     budgets = sorted({d["budget"]["description"] for d in trained})
-    total = sum(d["wall_time_s"]["total"] for d in docs)
+    total = sum(d["wall_time_s"]["total"] for d in all_docs)
     lines = [f"## Profile `{profile}`", ""]
     if prof:
         lines += [f"{prof.description[0].upper()}{prof.description[1:]}.", ""]
+    not_in_zoo = (f" {_stray_count(stray)} no longer in the zoo: in no table, listed under "
+                  "\"Results of models not in the zoo\"." if stray else "")
     lines += [
+        *_missing_runs(profile, prof, docs),
         f"Reproduce: `bash tools/benchmark_all.sh --profile {profile}`. "
-        f"{len(trained)} trained runs and {len(docs) - len(trained)} lower-bound references; "
-        f"the runs' wall times add up to {total / 60:.1f} min.",
+        f"{len(trained)} trained runs and {len(all_docs) - len(trained)} lower-bound "
+        f"references; the runs' wall times add up to {total / 60:.1f} min.{not_in_zoo}",
         "",
         # the link is relative to leaderboard/README.md (fixed, so --check compares equal)
         f"Training budget: {'; '.join(budgets) or '-'} (the same for every model and training "
@@ -136,17 +166,25 @@ def _section(profile: str, docs: list[dict[str, Any]], out: Path) -> list[str]:
                                     f"{profile}: joint − single-task IoU")
     if chart:
         lines += [f"![degradation]({profile}/degradation.png)", ""]
-    ablations = report.ablation_table(df)
-    if not ablations.empty:
-        lines += ["### Omni-IML ablations (joint training)", "",
-                  "IoU per task; in brackets the change against the full model, in points.", "",
-                  report.to_markdown(ablations), ""]
+    for full in dict.fromkeys(m.ablation_of for m in ZOO if m.ablation_of):
+        ablations = report.ablation_table(df, full)
+        if not ablations.empty:
+            lines += [f"### {BY_KEY[full].name} ablations (joint training)", "",
+                      "The full model and the ablations the model zoo defines: IoU per task, "
+                      "mean over seeds; in brackets the change against the full model, in "
+                      "points; `-`: not run.", "", report.to_markdown(ablations), ""]
+    mechanisms = report.mechanism_table(df)
+    if not mechanisms.empty:
+        lines += ["### Modal Gate routing and DWD mixing", "",
+                  "RGB+DCT: share of each task's test images the Modal Gate Encoder sent to the "
+                  "RGB+DCT path; gate p: the gate's mean probability of that path; DWD spread: "
+                  "how far apart the tasks' mean kernel-mixing weights of the Dynamic Weight "
+                  "Filters lie (0: every task mixes its kernels alike; "
+                  "[docs/metrics.md](../docs/metrics.md)). Joint models, mean ± std over seeds; "
+                  "`-`: not recorded (gate bypassed, no filters, or a result written before the "
+                  "figure existed).", "", report.to_markdown(mechanisms), ""]
     gates = report.gate_frame(df)
     if not gates.empty:
-        shown = gates.map(lambda v: "-" if pd.isna(v) else f"{v:.2f}").reset_index()
-        lines += ["### Modal Gate routing", "",
-                  "Share of each task's test images the Modal Gate Encoder sent to the RGB+DCT "
-                  "path (joint models).", "", report.to_markdown(shown), ""]
         if report.plot_gate(gates, out / profile / "gate_routing.png",
                             f"{profile}: Modal Gate routing per task"):
             lines += [f"![gate routing]({profile}/gate_routing.png)", ""]
@@ -161,12 +199,27 @@ def _section(profile: str, docs: list[dict[str, Any]], out: Path) -> list[str]:
         lines += ["### Model notes", ""] + [f"- **{n}**: {t}." for n, t in notes]
         lines += ["- **lower bound: …**: training-free references "
                   "(`mmiml.evaluation.lower_bounds`), scored like any saved prediction.", ""]
-    lines += _provenance(docs)
+    if stray:
+        lines += ["### Results of models not in the zoo", "",
+                  f"{_stray_count(stray)} that `mmiml/benchmark/zoo.py` no longer defines "
+                  "(renamed, split or removed): valid files, but no current config reruns "
+                  "them, so no table above shows them. Rerun the benchmark for the current zoo "
+                  "and delete these files.", "", report.to_markdown(report.not_in_zoo_table(stray)),
+                  ""]
+    lines += _provenance(all_docs)
     return lines
 
 
-def generate(root: Path, out: Path, profiles: str | None = None) -> list[Path]:
-    """Write OUT/README.md and OUT/<profile>/*.png; return the files written."""
+def _warn(message: str) -> None:
+    print(f"make_leaderboard: {message}", file=sys.stderr)
+
+
+def generate(root: Path, out: Path, profiles: str | None = None,
+             warn: Callable[[str], None] = _warn) -> list[Path]:
+    """Write OUT/README.md and OUT/<profile>/*.png; return the files written.
+
+    ``warn`` gets one line per profile with result files of models not in the zoo, naming them.
+    """
     names = _profiles_present(root, profiles)
     lines = ["# mmiml leaderboard", "",
              "Generated by `python tools/make_leaderboard.py` from the result files under "
@@ -183,6 +236,11 @@ def generate(root: Path, out: Path, profiles: str | None = None) -> list[Path]:
                                                  f"folder of profile {name!r}")
         if docs:
             sections[name] = docs
+        stray = report.split_by_zoo(docs)[1]
+        if stray:
+            warn(f"profile {name!r}: {_stray_count(stray)} not in the model zoo, listed "
+                 "under 'Results of models not in the zoo' and in no table: "
+                 + ", ".join(d["_path"] for d in stray))
     if not sections:
         # never replace a page with an empty one (a misspelt --results-root, say)
         raise IMLDataError(root, "no result files (<profile>/*.json) found; nothing written. "

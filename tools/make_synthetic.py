@@ -1,6 +1,7 @@
-"""Generate SynthIML, the offline four-task tampering benchmark.
+"""Generate SynthIML, the offline four-task tampering benchmark (or its ``probe`` profile).
 
     python tools/make_synthetic.py --profile cpu          # into the cache data/synthiml/cpu
+    python tools/make_synthetic.py --profile probe        # the routing probe, data/synthiml/probe
     python tools/make_synthetic.py --profile cpu --out DIR
     python tools/make_synthetic.py --out data/synthiml --per-task 500 --size 160 --seed 0 \
         --workers 2 --authentic-ratio 0.2 [--photos DIR] [--faces DIR] [--fonts DIR]
@@ -38,7 +39,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--authentic-ratio", type=float, default=0.2)
-    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--tasks", help="comma-separated tasks (default: the profile's, else all "
+                                         "four)")
     parser.add_argument("--photos", action="append", default=[], help="extra photo folder")
     parser.add_argument("--faces", action="append", default=[],
                         help="extra face folder (NAME_label.png beside a face: parsing map)")
@@ -49,7 +51,7 @@ def main() -> None:
         parser.error("give --profile, or both --per-task and --size")
     custom = (args.per_task, args.size, args.photos, args.faces, args.fonts)
     if args.out is None:
-        if args.profile is None or any(custom) or args.tasks != ",".join(TASKS) \
+        if args.profile is None or any(custom) or args.tasks is not None \
                 or args.authentic_ratio != 0.2:
             parser.error("--out is required unless only --profile (and --seed) are given")
         start = time.perf_counter()
@@ -59,13 +61,15 @@ def main() -> None:
     profile = PROFILES[args.profile] if args.profile else None
     per_split = split_counts(args.per_task) if args.per_task else dict(profile.per_split)
     size = args.size or profile.size
+    design = profile.design if profile else "tasks"
+    tasks = args.tasks.split(",") if args.tasks else list(profile.tasks if profile else TASKS)
     start = time.perf_counter()
     manifest = make_synthiml(
         args.out, per_split=per_split, size=size, seed=args.seed, workers=args.workers,
-        authentic_ratio=args.authentic_ratio, tasks=args.tasks.split(","),
+        authentic_ratio=args.authentic_ratio, tasks=tasks, design=design,
         photo_dirs=args.photos, face_dirs=args.faces, font_dirs=args.fonts,
         progress=not args.no_progress)
-    total = sum(per_split.values()) * len(args.tasks.split(","))
+    total = sum(per_split.values()) * len(tasks)
     print(f"wrote {manifest}: {total} images ({per_split} per task) at {size}px "
           f"in {time.perf_counter() - start:.1f}s")
 

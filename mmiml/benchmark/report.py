@@ -2,8 +2,11 @@
 ``tools/make_leaderboard.py`` and ``tools/degradation_report.py``.
 
 Every function reads the validated result documents only (``mmiml.benchmark.result``); nothing
-is typed in by hand. Output is deterministic: rows and columns in a fixed order, fixed float
-formats, PNGs without timestamps or version metadata.
+is typed in by hand. Which models there are, their order and which are ablations of which comes
+from the zoo (``mmiml.benchmark.zoo``); a result file whose model the zoo no longer defines is
+kept out of the tables and listed by :func:`not_in_zoo_table` instead, never dropped silently.
+Output is deterministic: rows and columns in a fixed order, fixed float formats, PNGs without
+timestamps or version metadata.
 """
 from __future__ import annotations
 
@@ -16,11 +19,34 @@ import pandas as pd
 
 from mmiml import TASKS
 
-from .zoo import JOINT, ZOO
+from .zoo import BY_KEY, JOINT, OMNI, ZOO
 
 AVG = "avg"
 COLUMNS_TASKS: tuple[str, ...] = (*TASKS, AVG)
 _ZOO_ORDER = {m.key: i for i, m in enumerate(ZOO)}
+
+
+def split_by_zoo(docs: Iterable[Mapping[str, Any]]
+                 ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(result files of zoo models and lower bounds, result files of models not in the zoo).
+
+    A trained model that the zoo no longer defines (renamed, split or removed) has no config
+    to rerun it with: its figures belong in no table of the current zoo, but its file is
+    counted and listed (``not_in_zoo_table``). Lower bounds are references, not zoo models.
+    """
+    kept, stray = [], []
+    for doc in docs:
+        (kept if doc["kind"] == "lower_bound" or doc["model"] in BY_KEY else stray).append(doc)
+    return kept, stray
+
+
+def not_in_zoo_table(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per result file of a model not in the zoo: file, model, run and average IoU."""
+    rows = [{"file": f"`{Path(d['_path']).name}`" if "_path" in d else "-",
+             "model": f"`{d['model']}`", "name": d["model_name"], "kind": d["kind"],
+             "train set": d["train_set"], "seed": str(d["seed"]),
+             "IoU avg": _num(d["result"]["avg"].get("pixel_iou_image"), 3)} for d in docs]
+    return pd.DataFrame(rows)
 
 
 def frame(docs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -165,18 +191,23 @@ def degradation_table(df: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def ablation_table(df: pd.DataFrame, full: str = "omni_iml") -> pd.DataFrame:
-    """The full model and each of its ablations, jointly trained: IoU per task and the change
-    against the full model in points."""
-    joint = df[(df["train_set"] == JOINT)
-               & ((df["model"] == full) | (df["ablation_of"] == full))]
+def ablation_table(df: pd.DataFrame, full: str = OMNI) -> pd.DataFrame:
+    """The full model and each of its ablations in the zoo (the zoo's order and names), jointly
+    trained: seeds, IoU per task and the change against the full model in points.
+
+    Rows come from the zoo, not from the result files: an ablation the zoo defines but the
+    profile has not run shows ``-``; a result of an ablation the zoo no longer defines is not a
+    row (``split_by_zoo`` lists it).
+    """
+    models = [full, *(m.key for m in ZOO if m.ablation_of == full)]
+    joint = df[(df["train_set"] == JOINT) & df["model"].isin(models)] if not df.empty else df
     if joint.empty or full not in set(joint["model"]):
         return pd.DataFrame()
     means = joint.groupby(["model", "task"], sort=False)["pixel_iou_image"].mean()
-    names = _names(joint)
+    seeds = _seeds(joint)
     rows = []
-    for model in dict.fromkeys(joint["model"]):
-        row = {"model": names[model]}
+    for model in models:
+        row = {"model": BY_KEY[model].name, "seeds": str(int(seeds.get(model, 0)))}
         for task in COLUMNS_TASKS:
             value = means.get((model, task), np.nan)
             ref = means.get((full, task), np.nan)
@@ -219,7 +250,8 @@ def _num(value: float | None, digits: int) -> str:
 
 
 def gate_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Share of test images routed to the frequency path, per model (joint) and task."""
+    """Share of test images routed to the frequency path, per model (joint) and task: the mean
+    over seeds, for the routing plot."""
     if "gate_fused_share" not in df.columns:
         return pd.DataFrame()
     joint = df[(df["train_set"] == JOINT) & df["gate_fused_share"].notna()
@@ -228,6 +260,51 @@ def gate_frame(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     table = joint.groupby(["model_name", "task"], sort=False)["gate_fused_share"].mean()
     return table.unstack("task").reindex(columns=[t for t in TASKS])
+
+
+MECHANISM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("gate_fused_share", "RGB+DCT"),
+    ("gate_prob_mean", "gate p"),
+)
+"""Per-task figures of Omni-IML's Modal Gate in the mechanism table, with their labels."""
+
+
+def mechanism_table(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Omni-IML's mechanisms per jointly trained model, mean ± std over seeds.
+
+    Per task: the share of the test images the Modal Gate routed to RGB+DCT and the gate's mean
+    probability of that path; per model: ``dwd_mix_spread`` (how far apart the tasks' mean
+    mixing weights of the Dynamic Weight Filters lie, docs/metrics.md). Rows: the models whose
+    results record any of them; ``-`` where a figure is not recorded (gate bypassed, decoder
+    without filters, or a result written before the figure existed).
+    """
+    keys = [k for k, _ in MECHANISM_COLUMNS] + ["dwd_mix_spread"]
+    if df.empty or not any(k in df.columns for k in keys):
+        return pd.DataFrame()
+    joint = df[(df["train_set"] == JOINT) & (df["kind"] != "lower_bound")].copy()
+    for key in keys:
+        if key not in joint.columns:
+            joint[key] = np.nan
+    has = joint[keys].notna().any(axis=1)
+    models = list(dict.fromkeys(joint.loc[has, "model"]))
+    if not models:
+        return pd.DataFrame()
+    joint = joint[joint["model"].isin(models)]
+    tasks = joint[joint["task"] != AVG]
+    present = [t for t in TASKS if t in set(tasks["task"])]
+    parts = []
+    for key, label in MECHANISM_COLUMNS:
+        part = _pivot(tasks, key, digits).reindex(index=models, columns=present)
+        part.columns = [f"{label} {c}" for c in part.columns]
+        parts.append(part.fillna("-"))
+    table = pd.concat(parts, axis=1)
+    spreads = joint[joint["task"] == AVG].groupby("model", sort=False)["dwd_mix_spread"]
+    spread = {model: _mean_std(group, 3) for model, group in spreads}
+    table["DWD spread"] = [spread.get(m, "-") for m in table.index]
+    names, seeds = _names(joint), _seeds(joint)
+    table.insert(0, "seeds", [str(int(seeds.get(m, 0))) for m in table.index])
+    table.insert(0, "model", [names[m] for m in table.index])
+    return table.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- plots

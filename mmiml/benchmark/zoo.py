@@ -98,7 +98,12 @@ ZOO: tuple[ZooModel, ...] = (
            "Dynamic Weight Decoder without its Dynamic Weight Filters (plain FPN head)"),
           ("dwd-fixed", "DWD with fixed filters",
            "Dynamic Weight Filters mix their kernels with learned, sample-independent weights"),
-          ("ae-off", "w/o AE", "Anomaly Enhancement (block and detection branch) removed"),
+          ("ae-box-off", "AE: box supervision off (block kept)",
+           "Anomaly Enhancement block kept, its training-only detection branch (box "
+           "supervision) not built"),
+          ("ae-block-off", "AE: block off (box supervision on backbone features)",
+           "no Anomaly Enhancement block (the neck passes the features through); the detection "
+           "branch trains on the backbone features"),
       )),
 )
 

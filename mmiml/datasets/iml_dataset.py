@@ -24,7 +24,9 @@ class IMLDataset(BaseSegDataset):
     Each data_info holds ``img_path``, ``seg_map_path`` (None for authentic images), ``task``,
     ``task_id``, ``source``, ``split``, ``img_label`` (1 when a mask is given), ``mask_inverted``,
     ``mask_threshold``, plus mmseg's ``label_map``, ``reduce_zero_label`` and ``seg_fields``;
-    ``sample_idx`` is added by mmengine when a sample is fetched.
+    ``group`` only for entries that have one (``PackIMLInputs`` packs it into the metainfo, and
+    the metric scores each group on its own); ``sample_idx`` is added by mmengine when a sample
+    is fetched.
 
     Args:
         ann_file: manifest path (joined to ``data_root`` when relative and a root is given).
@@ -143,24 +145,26 @@ class IMLDataset(BaseSegDataset):
                     for err in errors:
                         self._skip(err)
                     continue
-            data_list.append(
-                dict(
-                    img_path=entry["image"],
-                    seg_map_path=entry["mask"],
-                    task=entry["task"],
-                    task_id=TASKS.index(entry["task"]),
-                    source=entry["source"],
-                    split=entry["split"],
-                    img_label=int(entry["mask"] is not None),
-                    mask_inverted=inverted,
-                    # the dataset's threshold, else the manifest line's own (our choice)
-                    mask_threshold=self.mask_threshold if self.mask_threshold is not None
-                    else entry.get("mask_threshold"),
-                    label_map=self.label_map,
-                    reduce_zero_label=False,
-                    seg_fields=[],
-                )
+            info = dict(
+                img_path=entry["image"],
+                seg_map_path=entry["mask"],
+                task=entry["task"],
+                task_id=TASKS.index(entry["task"]),
+                source=entry["source"],
+                split=entry["split"],
+                img_label=int(entry["mask"] is not None),
+                mask_inverted=inverted,
+                # the dataset's threshold, else the manifest line's own (our choice)
+                mask_threshold=self.mask_threshold if self.mask_threshold is not None
+                else entry.get("mask_threshold"),
+                label_map=self.label_map,
+                reduce_zero_label=False,
+                seg_fields=[],
             )
+            # absent, not None, without a group: the metric tells grouped samples by the key
+            if "group" in entry:
+                info["group"] = entry["group"]
+            data_list.append(info)
         # One skipped sample may have several problems (image and mask): count samples.
         self.num_skipped = num_candidates - len(data_list)
         if self.skip_invalid:

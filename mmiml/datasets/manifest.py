@@ -6,7 +6,8 @@ Format (public, see docs/metrics.md)::
      "source": dataset name, "split": "train"|"val"|"test", ...more keys allowed}
 
 Relative paths resolve against the manifest's folder. The optional key ``mask_inverted`` (bool)
-marks NIST-style masks (white = authentic).
+marks NIST-style masks (white = authentic); the optional key ``group`` (non-empty string) names a
+subset that the metric scores on its own (e.g. the SynthIML probe's ``compression`` / ``pixel``).
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def check_entry_fields(obj: Any) -> list[str]:
     Schema: a JSON object; ``image`` non-empty string; ``mask`` non-empty string or null;
     ``task`` one of :data:`mmiml.TASKS`; ``source`` non-empty string; ``split`` one of
     :data:`SPLITS`; optional ``mask_inverted`` boolean; optional ``mask_threshold`` number
-    (binarise this entry's soft mask at ``value > T``, docs/data_contract.md); any other key
-    allowed.
+    (binarise this entry's soft mask at ``value > T``, docs/data_contract.md); optional
+    ``group`` non-empty string (a subset scored on its own); any other key allowed.
     """
     if not isinstance(obj, dict):
         return [f"expected a JSON object, got {type(obj).__name__}"]
@@ -55,6 +56,8 @@ def check_entry_fields(obj: Any) -> list[str]:
         problems.append(f"unknown split {obj['split']!r} (valid splits: {', '.join(SPLITS)})")
     if "mask_inverted" in obj and not isinstance(obj["mask_inverted"], bool):
         problems.append(f"'mask_inverted' must be true or false, got {obj['mask_inverted']!r}")
+    if "group" in obj and not (isinstance(obj["group"], str) and obj["group"]):
+        problems.append(f"'group' must be a non-empty string, got {obj['group']!r}")
     threshold = obj.get("mask_threshold")
     if threshold is not None and (isinstance(threshold, bool)
                                   or not isinstance(threshold, (int, float))):

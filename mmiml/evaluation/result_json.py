@@ -3,18 +3,23 @@
 The format is public and specified in ``docs/metrics.md`` ("Public
 formats"). ``RESULT_SCHEMA`` is a JSON-Schema (draft-07) document that other tools may feed to
 ``jsonschema`` too; :func:`validate_result` checks it with ``jsonschema``, then adds the
-cross-field checks JSON-Schema cannot express (counts that must add up).
+cross-field checks JSON-Schema cannot express (counts that must add up, one shape for every
+``dwd_mix``, a ``dwd_mix_spread`` that its tasks give).
+
+Every key added since the first version is optional, so result files written before it stay
+valid.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 
 from mmiml import TASKS
 
@@ -55,6 +60,12 @@ EXTRA_FIGURE_KEYS: tuple[str, ...] = (
 
 _FIGURE = {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0}
 _COUNT = {"type": "integer", "minimum": 0}
+_UNIT = {"type": "number", "minimum": 0.0, "maximum": 1.0}
+
+MECHANISM_KEYS: tuple[str, ...] = (
+    "gate_fused_share", "gate_num_images", "gate_prob_mean", "dwd_mix", "dwd_mix_spread")
+"""Omni-IML's keys (docs/metrics.md "Omni-IML's mechanisms"): present only for a model that
+records its Modal Gate's routing or its Dynamic Weight Filters' mixing weights."""
 
 _SCORES = {
     "type": "object",
@@ -63,9 +74,16 @@ _SCORES = {
         **{k: _COUNT for k in COUNT_KEYS},
         **{k: _FIGURE for k in FIGURE_KEYS + EXTRA_FIGURE_KEYS},
         "best_f1_threshold": {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0},
-        # Omni-IML only: share of images the Modal Gate routed to the frequency path
+        # Omni-IML only: share of images the Modal Gate routed to the frequency path, and the
+        # gate's mean probability of that path
         "gate_fused_share": _FIGURE,
         "gate_num_images": _COUNT,
+        "gate_prob_mean": _FIGURE,
+        # Omni-IML only: mean mixing weights of the Dynamic Weight Filters, (filters, K); in
+        # ``avg``, how far apart the tasks' means lie
+        "dwd_mix": {"type": "array", "minItems": 1,
+                    "items": {"type": "array", "minItems": 1, "items": _UNIT}},
+        "dwd_mix_spread": _FIGURE,
     },
 }
 
@@ -120,6 +138,14 @@ RESULT_SCHEMA: dict[str, Any] = {
             "additionalProperties": _SCORES,
         },
         "avg": _SCORES,
+        # samples that carry a ``group`` in their metainfo (a probe set): the same scores per
+        # group; ``num_ungrouped`` counts the images without one (in no group)
+        "per_group": {
+            "type": "object",
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": _SCORES,
+        },
+        "num_ungrouped": _COUNT,
         "checkpoint": _CHECKPOINT,
     },
 }
@@ -187,6 +213,66 @@ def write_json(doc: Mapping[str, Any], path: str | os.PathLike[str], indent: int
     return out
 
 
+def dwd_mix_spread(mixes: Sequence[Any]) -> float:
+    """How far apart several mean mixing weights lie (docs/metrics.md; our choice, the paper
+    defines no such figure): for every (filter, kernel) the largest minus the smallest weight
+    over ``mixes``, averaged over the filters and kernels. 0 when they are identical; at most 1.
+
+    Args:
+        mixes: at least two arrays (or nested lists) of one shape ``(num_filters, K)``.
+    """
+    if len(mixes) < 2:
+        raise ValueError(f"dwd_mix_spread needs at least two mixes, got {len(mixes)}")
+    stacked = np.stack([np.asarray(m, dtype=np.float64) for m in mixes])
+    return float(np.mean(stacked.max(axis=0) - stacked.min(axis=0)))
+
+
+def _mix_shape(mix: Sequence[Sequence[float]], where: str) -> tuple[int, int]:
+    """The (filters, K) shape of a nested-list ``dwd_mix``; it must be rectangular."""
+    widths = {len(row) for row in mix}
+    if len(widths) != 1:
+        raise ValueError(f"{where}.dwd_mix: rows of different lengths {sorted(widths)}; "
+                         "expected (num_filters, K)")
+    return len(mix), widths.pop()
+
+
+def _check_scores(scores: Mapping[str, Any], where: str) -> None:
+    """Counts of one task or group add up."""
+    if "num_tampered" in scores and "num_authentic" in scores:
+        if scores["num_tampered"] + scores["num_authentic"] != scores["num_images"]:
+            raise ValueError(f"{where}.num_images: does not equal num_tampered + num_authentic")
+    if scores.get("gate_num_images", 0) > scores["num_images"]:
+        raise ValueError(f"{where}.gate_num_images: {scores['gate_num_images']} is more than "
+                         f"num_images {scores['num_images']}")
+
+
+def _check_mixes(d: Mapping[str, Any]) -> None:
+    """One (filters, K) shape for every ``dwd_mix``; ``avg.dwd_mix_spread`` is what the tasks'
+    ``dwd_mix`` give (only with two or more of them)."""
+    shape: tuple[tuple[int, int], str] | None = None
+    blocks = [(f"result.per_task.{t}", s) for t, s in d["per_task"].items()]
+    blocks += [(f"result.per_group.{g}", s) for g, s in d.get("per_group", {}).items()]
+    for where, scores in blocks:
+        if "dwd_mix" not in scores:
+            continue
+        this = _mix_shape(scores["dwd_mix"], where)
+        if shape is not None and this != shape[0]:
+            raise ValueError(f"{where}.dwd_mix: shape {this}, but {shape[1]}.dwd_mix has "
+                             f"{shape[0]}; one model has one set of filters")
+        shape = shape or (this, where)
+    spread = d["avg"].get("dwd_mix_spread")
+    if spread is None:
+        return
+    mixes = [s["dwd_mix"] for s in d["per_task"].values() if "dwd_mix" in s]
+    if len(mixes) < 2:
+        raise ValueError(f"result.avg.dwd_mix_spread: {spread}, but {len(mixes)} task(s) have "
+                         "dwd_mix (the spread needs two)")
+    expected = dwd_mix_spread(mixes)
+    if abs(expected - spread) > 1e-9:
+        raise ValueError(f"result.avg.dwd_mix_spread: {spread:.6g}, but the tasks' dwd_mix "
+                         f"give {expected:.6g}")
+
+
 def validate_result(d: Mapping[str, Any]) -> None:
     """Validate a result dict against RESULT_SCHEMA and its cross-field rules.
 
@@ -204,10 +290,18 @@ def validate_result(d: Mapping[str, Any]) -> None:
     if total != d["num_images"]:
         raise ValueError(f"result.num_images: {d['num_images']} != sum over per_task {total}")
     for task, scores in per_task.items():
-        if "num_tampered" in scores and "num_authentic" in scores:
-            if scores["num_tampered"] + scores["num_authentic"] != scores["num_images"]:
-                raise ValueError(f"result.per_task.{task}.num_images: does not equal "
-                                 "num_tampered + num_authentic")
+        _check_scores(scores, f"result.per_task.{task}")
+    if "per_group" in d:
+        for group, scores in d["per_group"].items():
+            _check_scores(scores, f"result.per_group.{group}")
+        grouped = sum(s["num_images"] for s in d["per_group"].values())
+        ungrouped = d.get("num_ungrouped", 0)
+        if grouped + ungrouped != d["num_images"]:
+            raise ValueError(f"result.num_images: {d['num_images']} != sum over per_group "
+                             f"{grouped} + num_ungrouped {ungrouped}")
+    elif "num_ungrouped" in d:
+        raise ValueError("result.num_ungrouped: given without per_group")
+    _check_mixes(d)
     if "skipped" in d and "num_skipped" in d and len(d["skipped"]) != d["num_skipped"]:
         raise ValueError(f"result.num_skipped: {d['num_skipped']} != len(skipped) "
                          f"{len(d['skipped'])}")
@@ -247,14 +341,18 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def format_task_table(d: Mapping[str, Any]) -> str:
-    """Readable text table: one row per task plus ``avg``, the main figures as columns."""
+    """Readable text table: one row per task plus ``avg``, then one per group (``group
+    <name>``) when the samples carry groups; the main figures as columns."""
     import pandas as pd  # imported here: only reports need pandas
 
     rows = {task: scores for task, scores in d["per_task"].items()}
     rows["avg"] = d["avg"]
+    rows.update({f"group {g}": scores for g, scores in d.get("per_group", {}).items()})
     columns = list(TABLE_COLUMNS)
-    if any("gate_fused_share" in scores for scores in rows.values()):
-        columns.append(("gate_fused_share", "gate"))
+    for key, name in (("gate_fused_share", "gate"), ("gate_prob_mean", "gate p"),
+                      ("dwd_mix_spread", "dwd spread")):
+        if any(key in scores for scores in rows.values()):
+            columns.append((key, name))
     data = {name: [scores.get(key) for scores in rows.values()] for key, name in columns}
     df = pd.DataFrame(data, index=list(rows), dtype=object)
 
@@ -271,6 +369,10 @@ def format_task_table(d: Mapping[str, Any]) -> str:
               f"resolution={spec.get('resolution')} image_pooling={spec.get('image_pooling')} "
               f"images={d.get('num_images')} (tampered {d.get('num_tampered')}, "
               f"authentic {d.get('num_authentic')})")
+    if "per_group" in d:
+        header += (f"; groups {len(d['per_group'])}, ungrouped images "
+                   f"{d.get('num_ungrouped', 0)}")
     footer = ("F1/IoU/P/R: per-image mean ('image'); _ds: one confusion matrix ('dataset'); "
-              "* oracle threshold; gate: share routed to the frequency path; '-' undefined")
+              "* oracle threshold; gate: share routed to the frequency path; gate p: mean gate "
+              "probability of that path; dwd spread: docs/metrics.md; '-' undefined")
     return "\n".join([header, df.to_string(), footer])

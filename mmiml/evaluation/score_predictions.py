@@ -182,6 +182,7 @@ def _sample(entry: dict[str, Any], pred_path: Path, resize: bool,
         "source": entry.get("source"),
         "ori_shape": gt.shape,
         "pred_path": str(pred_path),
+        **({"group": entry["group"]} if entry.get("group") is not None else {}),
     })
     sample.pred_prob = PixelData(data=torch.from_numpy(prob)[None])
     sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])

@@ -1,6 +1,19 @@
-# Ablation (tiny, SynthIML `cpu`): forced RGB: every image takes the RGB path (no gate; the FPH
-# only feeds its coarse head).
+# Ablation (tiny, SynthIML `cpu`): forced RGB, "without frequency": every image takes the RGB
+# path. The encoder builds no Frequency Perception Head, fused block, fused coarse head or gate,
+# and the pipelines below are the tiny twin's without LoadJpegDCT: no DCT is loaded or read.
 _base_ = ["../omni-iml_convnext-atto_1xb8-1k_synthiml-cpu-joint-128x128.py"]
 model = dict(backbone=dict(force="rgb"))
-# the gate gets no gradient when bypassed: DDP must allow unused parameters
-find_unused_parameters = True
+train_pipeline = [
+    dict(type="LoadIMLImageFromFile"),
+    dict(type="LoadIMLAnnotations"),
+    dict(type="GridAlignedRandomCrop", crop_size=(128, 128)),
+    dict(type="PackIMLInputs"),
+]
+test_pipeline = [
+    dict(type="LoadIMLImageFromFile"),
+    dict(type="LoadIMLAnnotations"),
+    dict(type="PackIMLInputs"),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -3,6 +3,10 @@
 Every sample draws from its own random stream, seeded by (seed, task, split, index), so the
 output does not depend on the number of workers or their scheduling: the same arguments give
 byte-identical images, masks and manifests.
+
+Two designs: ``tasks`` (the four-task benchmark, every profile but one) and ``probe`` (natural
+images in two groups whose evidence lies either only in the compression history or only in
+the pixels, see :mod:`.probe`); the design is a property of the profile.
 """
 
 from __future__ import annotations
@@ -30,21 +34,33 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 SCHEMA = "mmiml-synthiml/1"
 
 
+DESIGNS: tuple[str, ...] = ("tasks", "probe")
+
+
 @dataclass(frozen=True)
 class Profile:
-    """Sizes of a SynthIML build: images per task and split, and the image side."""
+    """Sizes of a SynthIML build: images per task and split, and the image side; ``design``
+    and ``tasks`` say what is generated (the probe has one task, ``natural``)."""
 
     name: str
     size: int
     per_split: dict[str, int] = field(default_factory=dict)
+    design: str = "tasks"
+    tasks: tuple[str, ...] = TASKS
 
 
-#: ``smoke`` for CI (seconds), ``cpu`` for the README's main job, ``paper`` for GPU runs.
+#: ``smoke`` for CI (seconds), ``cpu`` for the README's main job, ``paper`` for GPU runs,
+#: ``probe`` for the routing study of Omni-IML's Modal Gate (docs/synthiml/README.md).
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", 64, {"train": 8, "val": 2, "test": 6}),
     "cpu": Profile("cpu", 128, {"train": 1000, "val": 100, "test": 300}),
     "paper": Profile("paper", 512, {"train": 10000, "val": 500, "test": 2000}),
+    "probe": Profile("probe", 128, {"train": 1600, "val": 100, "test": 400}, design="probe",
+                     tasks=("natural",)),
 }
+# A stream id of the probe's samples, beside the task indices: the probe's image i shares no
+# random stream with the natural task's image i.
+_PROBE_STREAM = 1000
 
 
 def split_counts(per_task: int) -> dict[str, int]:
@@ -63,22 +79,27 @@ def task_generators() -> dict[str, Callable[..., SynthSample]]:
             "scene_text": generate_scene_text}
 
 
-def sample_rng(seed: int, task: str, split: str, index: int) -> np.random.Generator:
+def sample_rng(seed: int, task: str, split: str, index: int, design: str = "tasks"
+               ) -> np.random.Generator:
+    stream = _PROBE_STREAM if design == "probe" else TASKS.index(task)
     return np.random.default_rng(
-        np.random.SeedSequence([seed, TASKS.index(task), SPLITS.index(split), index]))
+        np.random.SeedSequence([seed, stream, SPLITS.index(split), index]))
 
 
 # Worker state, set once per process (forked workers inherit it from the parent).
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(sources: Sources, out: str, size: int, seed: int, authentic_ratio: float) -> None:
+def _init_worker(sources: Sources, out: str, size: int, seed: int, authentic_ratio: float,
+                 design: str = "tasks") -> None:
     _STATE.update(sources=sources, out=out, size=size, seed=seed,
-                  authentic_ratio=authentic_ratio, generators=task_generators())
+                  authentic_ratio=authentic_ratio, generators=task_generators(), design=design)
 
 
 def make_sample(job: tuple[str, str, int]) -> dict[str, Any]:
     """Generate, post-process and write one sample; return its manifest record."""
+    if _STATE.get("design") == "probe":
+        return make_probe_sample(job)
     task, split, index = job
     rng = sample_rng(_STATE["seed"], task, split, index)
     authentic = bool(rng.random() < _STATE["authentic_ratio"])
@@ -97,6 +118,31 @@ def make_sample(job: tuple[str, str, int]) -> dict[str, Any]:
             "task": task, "source": "synthiml", "split": split,
             "manipulation": sample.manipulation, "provenance": list(sample.provenance),
             "details": _plain(sample.details), "post": _plain(post)}
+
+
+def make_probe_sample(job: tuple[str, str, int]) -> dict[str, Any]:
+    """Generate and write one sample of the probe design (its own storage, no
+    ``post_process``); return its manifest record, with the ``group``."""
+    from .probe import generate_probe, probe_authentic, probe_group
+
+    task, split, index = job
+    rng = sample_rng(_STATE["seed"], task, split, index, design="probe")
+    group = probe_group(index)
+    sample = generate_probe(rng, _STATE["size"], _STATE["sources"], group,
+                            probe_authentic(index, _STATE["authentic_ratio"]))
+    stem = f"{group}_{split}_{index:05d}"
+    out = Path(_STATE["out"])
+    image_rel = f"images/{split}/{stem}{sample.ext}"
+    (out / image_rel).write_bytes(sample.data)
+    mask_path = None
+    if sample.mask is not None:
+        mask_path = str(out / f"masks/{split}/{stem}.png")
+        Image.fromarray((sample.mask > 0).astype(np.uint8) * 255).save(mask_path,
+                                                                        compress_level=6)
+    return {"image": str(out / image_rel), "mask": mask_path, "task": task,
+            "source": "synthiml", "split": split, "group": group,
+            "manipulation": sample.manipulation, "provenance": list(sample.provenance),
+            "details": _plain(sample.details), "post": _plain(sample.post)}
 
 
 def _plain(value: Any) -> Any:
@@ -118,17 +164,24 @@ def make_synthiml(
     face_dirs: Sequence[str] = (),
     font_dirs: Sequence[str] = (),
     progress: bool = True,
+    design: str = "tasks",
 ) -> Path:
     """Write SynthIML under ``out_dir``; return the path of its combined manifest.
 
     Writes ``images/<split>/``, ``masks/<split>/``, ``manifest.jsonl`` (all splits),
     ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments and counts.
+    ``design='probe'`` writes the probe (``tasks`` must then be ``('natural',)``): images
+    alternate between its two groups, and exactly ``authentic_ratio`` of each is authentic.
     """
     if not 0.0 <= authentic_ratio <= 1.0:
         raise ValueError(f"authentic_ratio must be in [0, 1], got {authentic_ratio}")
     unknown = set(tasks) - set(TASKS)
     if unknown:
         raise ValueError(f"unknown tasks {sorted(unknown)}; valid: {TASKS}")
+    if design not in DESIGNS:
+        raise ValueError(f"unknown design {design!r}; valid: {DESIGNS}")
+    if design == "probe" and tuple(tasks) != ("natural",):
+        raise ValueError(f"the probe design has one task, natural; got tasks {list(tasks)}")
     out = Path(out_dir)
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -136,7 +189,7 @@ def make_synthiml(
     sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs))
     jobs = [(task, split, i) for split in SPLITS for task in tasks
             for i in range(per_split.get(split, 0))]
-    init_args = (sources, str(out), size, seed, authentic_ratio)
+    init_args = (sources, str(out), size, seed, authentic_ratio, design)
     records: list[dict[str, Any]] = []
     bar = _progress(len(jobs), progress)
     if workers <= 1:
@@ -156,7 +209,7 @@ def make_synthiml(
         write_manifest([r for r in records if r["split"] == split], out / f"{split}.jsonl")
     info = {
         "schema": SCHEMA,
-        "args": {"per_split": per_split, "size": size, "seed": seed,
+        "args": {"design": design, "per_split": per_split, "size": size, "seed": seed,
                  "authentic_ratio": authentic_ratio, "tasks": list(tasks),
                  "photo_dirs": list(photo_dirs), "face_dirs": list(face_dirs),
                  "font_dirs": list(font_dirs)},
@@ -174,8 +227,15 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def profile_args(profile: str | Profile) -> dict[str, Any]:
+    """``make_synthiml`` arguments of a profile (design and tasks only where they are not the
+    defaults, so the cache keys of the four-task profiles stay as they were)."""
     prof = PROFILES[profile] if isinstance(profile, str) else profile
-    return {"per_split": dict(prof.per_split), "size": prof.size}
+    args: dict[str, Any] = {"per_split": dict(prof.per_split), "size": prof.size}
+    if prof.design != "tasks":
+        args["design"] = prof.design
+    if tuple(prof.tasks) != TASKS:
+        args["tasks"] = list(prof.tasks)
+    return args
 
 
 def ensure_synthiml(
@@ -207,4 +267,5 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-__all__ = ["PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml", "split_counts"]
+__all__ = ["DESIGNS", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",
+           "profile_args", "split_counts"]

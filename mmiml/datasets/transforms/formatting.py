@@ -29,6 +29,7 @@ DEFAULT_META_KEYS: tuple[str, ...] = (
     "task",
     "task_id",
     "source",
+    "group",  # optional: a probe dataset's group (docs/data_contract.md)
     "img_label",
     "sample_idx",
 )

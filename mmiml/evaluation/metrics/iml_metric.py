@@ -12,6 +12,12 @@ Binding spec: ``docs/metrics.md``. In short:
 - image-level detection from a pooled score (max by default): AUC, balanced accuracy, F1;
 - threshold-free: pixel AUC and the oracle best-F1, both from per-image histograms;
 - everything per task plus the macro average over the tasks present (``avg``);
+- samples whose metainfo carries a ``group`` (a probe set) are also scored per group
+  (``per_group``), by the same code as a task; ``num_ungrouped`` counts the others;
+- Omni-IML's mechanisms, when a prediction records them: the Modal Gate's routing
+  (``gate_fused``) and probability (``gate_prob``), and the Dynamic Weight Filters' mixing
+  weights (``dwd_mix``), averaged per task and group; ``avg.dwd_mix_spread`` says how far apart
+  the tasks' mean mixing weights lie;
 - undefined figures are ``None`` (JSON null), never 0; the macro average skips them.
 
 ``process`` keeps one compact entry per image (confusion counts, histogram, score), never a map,
@@ -38,6 +44,7 @@ from mmiml.evaluation.result_json import (
     EXTRA_FIGURE_KEYS,
     FIGURE_KEYS,
     SCHEMA_ID,
+    dwd_mix_spread,
     format_task_table,
     validate_result,
     write_result,
@@ -192,14 +199,63 @@ class IMLMetric(BaseMetric):
         return out
 
     @staticmethod
-    def _gate(sample: Any, img_path: str) -> float | None:
-        """The Modal Gate's routing of this image (1 = frequency path), when the model has one."""
-        value = _field(sample, "gate_fused")
+    def _unit_number(sample: Any, key: str, img_path: str) -> float | None:
+        """Metainfo ``key`` as a float in [0, 1], or None when the prediction does not carry it."""
+        raw = _field(sample, key)
+        if raw is None:
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError, RuntimeError):  # lists, strings, many-element tensors
+            raise IMLDataError(img_path, f"{key} must be a number in [0, 1], got {raw!r}"
+                               ) from None
+        if not 0.0 <= value <= 1.0:  # also catches NaN
+            raise IMLDataError(img_path, f"{key} must lie in [0, 1], got {value}")
+        return value
+
+    def _gate(self, sample: Any, img_path: str) -> tuple[float | None, float | None]:
+        """The Modal Gate's routing of this image (1 = frequency path) and its probability of
+        that path, each None when the model records none (no gate, or the gate bypassed)."""
+        return (self._unit_number(sample, "gate_fused", img_path),
+                self._unit_number(sample, "gate_prob", img_path))
+
+    @staticmethod
+    def _dwd_mix(sample: Any, img_path: str) -> np.ndarray | None:
+        """The Dynamic Weight Filters' mixing weights of this image, (num_filters, K), when the
+        decoder has filters.
+
+        Each weight is a sigmoid, in (0, 1); [0, 1] is accepted because a float32 sigmoid
+        saturates to exactly 0 or 1 (our choice). The shape is checked against the other images
+        in :meth:`build_result`, which sees them all.
+        """
+        raw = _field(sample, "dwd_mix")
+        if raw is None:
+            return None
+        if isinstance(raw, torch.Tensor):
+            raw = raw.detach().cpu().numpy()
+        try:
+            mix = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):  # ragged lists, strings
+            raise IMLDataError(img_path, f"dwd_mix must be a (num_filters, K) list of lists of "
+                                         f"numbers, got {raw!r}") from None
+        if mix.ndim != 2 or mix.size == 0:
+            raise IMLDataError(img_path, f"dwd_mix must be a (num_filters, K) list of lists of "
+                                         f"numbers, got shape {mix.shape}: {raw!r}")
+        bad = ~((mix >= 0.0) & (mix <= 1.0))  # also catches NaN
+        if bad.any():
+            f, k = (int(i) for i in np.argwhere(bad)[0])
+            raise IMLDataError(img_path, f"dwd_mix weights must lie in [0, 1], got {mix[f, k]} "
+                                         f"at filter {f}, kernel {k}")
+        return mix
+
+    @staticmethod
+    def _group(sample: Any, img_path: str) -> str | None:
+        """The sample's ``group`` (a probe set's slice), when it carries one."""
+        value = _field(sample, "group")
         if value is None:
             return None
-        value = float(value)
-        if not 0.0 <= value <= 1.0:  # also catches NaN
-            raise IMLDataError(img_path, f"gate_fused must lie in [0, 1], got {value}")
+        if not isinstance(value, str) or not value:
+            raise IMLDataError(img_path, f"group must be a non-empty string, got {value!r}")
         return value
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -207,7 +263,7 @@ class IMLMetric(BaseMetric):
 
         Samples with equal ground-truth size are scored together by the batch kernels.
         """
-        prepared: list[tuple[str, str, np.ndarray, np.ndarray, float | None]] = []
+        prepared: list[tuple[str, str, np.ndarray, np.ndarray, dict[str, Any]]] = []
         for sample in data_samples:
             img_path = str(_field(sample, "img_path") or "<data sample without img_path>")
             task = _field(sample, "task") or self.default_task
@@ -217,7 +273,11 @@ class IMLMetric(BaseMetric):
                 raise IMLDataError(img_path, f"unknown task {task!r}; expected one of {TASKS}")
             gt = self._ground_truth(sample, img_path)
             prob = self._probability(sample, gt.shape, img_path)
-            prepared.append((str(task), img_path, prob, gt, self._gate(sample, img_path)))
+            gate_fused, gate_prob = self._gate(sample, img_path)
+            extra = {"gate_fused": gate_fused, "gate_prob": gate_prob,
+                     "dwd_mix": self._dwd_mix(sample, img_path),
+                     "group": self._group(sample, img_path)}
+            prepared.append((str(task), img_path, prob, gt, extra))
 
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, item in enumerate(prepared):
@@ -240,7 +300,7 @@ class IMLMetric(BaseMetric):
                     "counts": counts[j].copy(),
                     "score": float(scores[j]),
                     "hist": hists[j].copy(),
-                    "gate_fused": prepared[i][4],
+                    **prepared[i][4],
                 }
         self.results.extend(entries)
 
@@ -283,7 +343,8 @@ class IMLMetric(BaseMetric):
             best, best_thr = f1_at_threshold, self.threshold
         return best, best_thr
 
-    def _task_scores(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def _scores(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """Every figure over ``entries``: the images of one task, or of one group."""
         counts = np.stack([e["counts"] for e in entries]).astype(np.int64)
         tampered = np.array([e["tampered"] for e in entries], dtype=bool)
         scores = np.array([e["score"] for e in entries], dtype=np.float64)
@@ -316,12 +377,41 @@ class IMLMetric(BaseMetric):
         n_valid = np.maximum(auth_counts.sum(axis=1), 1)
         out["false_alarm_rate"] = _mean((pred_pos > 0).astype(np.float64))
         out["false_alarm_area"] = _mean(pred_pos / n_valid)
-        # Omni-IML's Modal Gate: share of the task's images routed to the frequency path
+        out.update(self._mechanism_figures(entries))
+        return out
+
+    @staticmethod
+    def _mechanism_figures(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """Omni-IML's Modal Gate (share of the images routed to the frequency path, the mean
+        probability of that path) and Dynamic Weight Filters (mean mixing weights); only the
+        figures the predictions record."""
+        out: dict[str, Any] = {}
         gates = [e["gate_fused"] for e in entries if e.get("gate_fused") is not None]
         if gates:
             out["gate_fused_share"] = _mean(gates)
             out["gate_num_images"] = len(gates)
+        probs = [e["gate_prob"] for e in entries if e.get("gate_prob") is not None]
+        if probs:
+            out["gate_prob_mean"] = _mean(probs)
+        mixes = [e["dwd_mix"] for e in entries if e.get("dwd_mix") is not None]
+        if mixes:
+            out["dwd_mix"] = np.mean(np.stack(mixes), axis=0).tolist()
         return out
+
+    @staticmethod
+    def _check_mix_shapes(results: list[dict[str, Any]]) -> None:
+        """Every image's ``dwd_mix`` has the first one's shape: one model, one set of filters."""
+        first: dict[str, Any] | None = None
+        for entry in results:
+            mix = entry.get("dwd_mix")
+            if mix is None:
+                continue
+            if first is None:
+                first = entry
+            elif mix.shape != first["dwd_mix"].shape:
+                raise IMLDataError(entry["img_path"], f"dwd_mix has shape {mix.shape}, but "
+                                   f"{first['img_path']} has {first['dwd_mix'].shape}; every "
+                                   "image of one model has the same (num_filters, K)")
 
     def spec(self) -> dict[str, Any]:
         """The scoring choices, named in every report (docs/metrics.md)."""
@@ -342,11 +432,15 @@ class IMLMetric(BaseMetric):
 
     def build_result(self, results: list[dict[str, Any]]) -> dict[str, Any]:
         """The full result dict in the "mmiml-result/1" schema of docs/metrics.md."""
+        self._check_mix_shapes(results)
         by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entry in results:
             by_task[entry["task"]].append(entry)
+            if entry.get("group") is not None:
+                by_group[entry["group"]].append(entry)
         order = [t for t in TASKS if t in by_task] + sorted(set(by_task) - set(TASKS))
-        per_task = {task: self._task_scores(by_task[task]) for task in order}
+        per_task = {task: self._scores(by_task[task]) for task in order}
         avg: dict[str, Any] = {k: sum(s[k] for s in per_task.values()) for k in COUNT_KEYS}
         for key in FIGURE_KEYS + EXTRA_FIGURE_KEYS:
             avg[key] = _mean([s[key] for s in per_task.values() if s[key] is not None])
@@ -356,8 +450,14 @@ class IMLMetric(BaseMetric):
             avg["gate_num_images"] = n
             avg["gate_fused_share"] = sum(s["gate_fused_share"] * s["gate_num_images"]
                                           for s in gated) / n
+        probs = [e["gate_prob"] for e in results if e.get("gate_prob") is not None]
+        if probs:  # over all images with a gate probability, as gate_fused_share
+            avg["gate_prob_mean"] = _mean(probs)
+        mixes = [s["dwd_mix"] for s in per_task.values() if "dwd_mix" in s]
+        if len(mixes) >= 2:  # a spread across tasks needs two of them
+            avg["dwd_mix_spread"] = dwd_mix_spread(mixes)
         num_tampered = sum(int(e["tampered"]) for e in results)
-        return {
+        result: dict[str, Any] = {
             "schema": SCHEMA_ID,
             "num_images": len(results),
             "num_tampered": num_tampered,
@@ -366,13 +466,19 @@ class IMLMetric(BaseMetric):
             "per_task": per_task,
             "avg": avg,
         }
+        if by_group:
+            result["per_group"] = {g: self._scores(by_group[g]) for g in sorted(by_group)}
+            result["num_ungrouped"] = len(results) - sum(len(v) for v in by_group.values())
+        return result
 
     def compute_metrics(self, results: list) -> dict[str, Any]:
         """Build the result, keep it on ``self.last_result``, write ``out_file``, and return a
-        flat dict for logging (``'avg/pixel_iou_image'``, ``'natural/pixel_f1_image'``, ...).
+        flat dict for logging (``'avg/pixel_iou_image'``, ``'natural/pixel_f1_image'``,
+        ``'group/<name>/pixel_iou_image'``, ...).
 
-        Undefined figures are left out of the flat dict (loggers and best-checkpoint hooks
-        cannot compare None); they are null in ``last_result`` and the JSON.
+        Only numbers go into the flat dict: undefined figures (loggers and best-checkpoint hooks
+        cannot compare None) and ``dwd_mix`` (a nested list, not a scalar) are left out; they are
+        in ``last_result`` and the JSON.
         """
         result = self.build_result(results)
         validate_result(result)
@@ -382,8 +488,10 @@ class IMLMetric(BaseMetric):
         if self.out_file:
             write_result(result, self.out_file)
         flat: dict[str, Any] = {k: result[k] for k in COUNT_KEYS}
-        for scope, scores in [("avg", result["avg"]), *result["per_task"].items()]:
+        scopes = [("avg", result["avg"]), *result["per_task"].items(),
+                  *((f"group/{g}", s) for g, s in result.get("per_group", {}).items())]
+        for scope, scores in scopes:
             for key, value in scores.items():
-                if value is not None:
+                if value is not None and not isinstance(value, list):
                     flat[f"{scope}/{key}"] = value
         return flat

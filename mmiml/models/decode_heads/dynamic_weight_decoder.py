@@ -19,17 +19,22 @@ from ..utils.dynamic_weight_filter import DynamicWeightFilter
 class DynamicWeightDecoder(BaseDecodeHead):
     """FPN fusion followed by a stack of Dynamic Weight Filters (docs/design/omni_iml.md section 3).
 
-    Stated in section 3: top-down FPN fusion of the four backbone levels gives F1..F4, global
-    average pooling of F1 gives the global image vector ``V_g``, and the reduced features pass
-    through Dynamic Weight Filters with different dilation rates. ``mode`` gives the ablation
+    Stated in section 3: top-down FPN fusion of the four backbone levels gives F1..F4, a global
+    image vector ``V_g`` conditions the filters, and the reduced features pass through Dynamic
+    Weight Filters with different dilation rates. ``mode`` gives the ablation
     switches: ``'dynamic'`` (the model), ``'fixed'`` (learned sample-independent mixing
     weights) and ``'off'`` (plain FPN head: no filters, fused map straight to ``cls_seg``).
 
     Our choices: the FPN is mmseg's ``FPN`` neck (1x1 lateral ConvModules, top-down
     upsample-and-add, a 3x3 ConvModule on every level, no PPM on the top level) with the head's
-    norm and activation and bilinear upsampling (mmseg's default is nearest); ``V_g`` is GAP(F1)
-    projected by one linear layer to ``global_channels``; the levels are fused by upsampling to
-    F1's size, concatenating and a 1x1 ConvModule down to ``channels``.
+    norm and activation and bilinear upsampling (mmseg's default is nearest); ``V_g`` is the
+    global average of the deepest backbone level (stride 32, before the FPN) projected by one
+    linear layer to ``global_channels``. It must carry image-level information that a filter's
+    own input lacks: each filter also averages its input (the fused FPN map) to ``V_c``, and a
+    ``V_g`` taken from the same FPN map (GAP(F1), our first reading) left "dynamic" and
+    "fixed" mixing nearly the same. The levels are fused by upsampling to F1's size,
+    concatenating and a 1x1 ConvModule down to ``channels``. The last forward's per-sample
+    mixing weights are in ``last_mix`` (B, filters, K) for the metric.
 
     Args:
         in_channels: channels of the four backbone levels (strides 4, 8, 16, 32).
@@ -73,7 +78,7 @@ class DynamicWeightDecoder(BaseDecodeHead):
         self.filters = nn.ModuleList()
         if mode != "off":
             if mode == "dynamic":
-                self.global_proj = nn.Linear(channels, self.global_channels)
+                self.global_proj = nn.Linear(self.in_channels[-1], self.global_channels)
             self.filters.extend(
                 DynamicWeightFilter(
                     channels, self.global_channels, num_kernels=num_kernels, dilation=d,
@@ -83,14 +88,22 @@ class DynamicWeightDecoder(BaseDecodeHead):
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Logits (B, num_classes, H/4, W/4) from the four backbone levels."""
-        feats = self.fpn(self._transform_inputs(inputs))  # [F1, F2, F3, F4], ``channels`` each
+        levels = self._transform_inputs(inputs)
+        feats = self.fpn(levels)  # [F1, F2, F3, F4], ``channels`` each
         size = feats[0].shape[2:]
         fused = self.fuse(torch.cat(
             [feats[0]] + [resize(f, size=size, mode="bilinear", align_corners=self.align_corners)
                           for f in feats[1:]], dim=1))
         global_vec = None
         if self.global_proj is not None:
-            global_vec = self.global_proj(feats[0].mean(dim=(2, 3)))  # V_g from GAP(F1)
+            global_vec = self.global_proj(levels[-1].mean(dim=(2, 3)))  # V_g: deepest level
         for dw_filter in self.filters:
             fused = dw_filter(fused, global_vec)
         return self.cls_seg(fused)
+
+    @property
+    def last_mix(self) -> torch.Tensor | None:
+        """Mixing weights of the last forward, (B, filters, K); None without filters."""
+        if not self.filters or any(f.last_mix is None for f in self.filters):
+            return None
+        return torch.stack([f.last_mix for f in self.filters], dim=1)

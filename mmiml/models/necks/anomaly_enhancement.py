@@ -8,6 +8,7 @@ contrast of forged regions. Everything else here is our reading (see the docstri
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +70,29 @@ def _default_test_cfg() -> dict:
     )
 
 
+#: keys of ``loss_weights`` -> (head, loss config key) they set
+LOSS_WEIGHT_KEYS: dict[str, tuple[str, str]] = {
+    "rpn_cls": ("rpn", "loss_cls"),
+    "rpn_bbox": ("rpn", "loss_bbox"),
+    "roi_cls": ("roi", "loss_cls"),
+    "roi_bbox": ("roi", "loss_bbox"),
+}
+
+
+def _check_loss_weights(loss_weights: dict[str, float] | None) -> dict[str, float]:
+    """``loss_weights`` checked: known keys, finite non-negative numbers."""
+    weights = dict(loss_weights or {})
+    unknown = sorted(set(weights) - set(LOSS_WEIGHT_KEYS))
+    if unknown:
+        raise ValueError(f"loss_weights: unknown key(s) {unknown}; expected some of "
+                         f"{sorted(LOSS_WEIGHT_KEYS)}")
+    for key, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) \
+                or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"loss_weights.{key} must be a finite number >= 0, got {weight!r}")
+    return weights
+
+
 @MODELS.register_module()
 class AnomalyEnhancement(BaseModule):
     """Anomaly Enhancement between the backbone and the decoder (section 4).
@@ -80,24 +104,40 @@ class AnomalyEnhancement(BaseModule):
     ``forward`` returns ``F_i + F_ae_i``.
 
     Detection branch (stated: RPN + RoI Align + box head with box supervision, training only):
-    1x1 projections bring every ``F_ae_i`` to ``det_channels`` (mmdet heads need equal
-    channels), then an mmdet ``RPNHead`` (one class, anchors on exactly the levels given,
+    1x1 projections bring every level to ``det_channels`` (mmdet heads need equal channels),
+    then an mmdet ``RPNHead`` (one class, anchors on exactly the levels given,
     ``DeltaXYWHBBoxCoder``, sigmoid CE + L1) and a ``StandardRoIHead`` (``SingleRoIExtractor``
     with mmcv ``RoIAlign`` 7x7, ``Shared2FCBBoxHead`` with one class) with Faster R-CNN's
     train settings. Boxes are the connected components of the mask (``gt_instances``);
-    authentic images have none and still give RPN (and RoI) negatives. The detection branch
-    only sees ``F_ae`` so its gradient shapes the enhancement block, as the paper intends.
+    authentic images have none and still give RPN (and RoI) negatives. With the block the
+    detection branch sees only ``F_ae``, so its gradient shapes the enhancement block, as the
+    paper intends; without it (``with_block=False``) it sees the backbone features ``F``
+    directly, so box supervision reaches the backbone with no extra capacity in between.
+
+    The two switches make the two ablations the paper's "no AE" confounds: ``with_block=False``
+    (box supervision without the block's capacity; ``forward`` is the identity) and
+    ``with_detection=False`` (the block's capacity without box supervision).
 
     Args:
         in_channels: channels of each input level.
         strides: stride of each input level w.r.t. the network input (anchors, RoI Align).
         hidden_ratio: hidden width of the enhancement block relative to ``C_i`` (our choice).
         norm_cfg / act_cfg: of the enhancement block's middle layer (our choice: BN + ReLU).
+        with_block: build the enhancement block (otherwise ``forward`` returns its input).
         with_detection: build the training-only detection branch.
-        det_channels: channels of the projected ``F_ae`` maps fed to the mmdet heads.
+        det_channels: channels of the projected maps fed to the mmdet heads.
         fc_out_channels: width of the box head's two shared FC layers (Faster R-CNN: 1024).
-        anchor_scales / anchor_ratios: RPN anchors (Faster R-CNN: 8, (0.5, 1, 2)).
-        rpn_head / roi_head: dicts merged over the defaults (e.g. loss weights).
+        anchor_scales / anchor_ratios: RPN anchors, side ``stride * scale`` on every level,
+            ratio ``h / w`` (Faster R-CNN: 8, (0.5, 1, 2));
+            ``tools/analysis_tools/box_stats.py`` derives them from a dataset.
+        min_box_side: boxes with ``sqrt(w * h)`` under this many pixels are left out of the
+            box supervision (our choice; 0 keeps all). Mask speckles of a pixel or two become
+            boxes that no anchor can match, and ``add_gt_as_proposals`` would make them RoI
+            positives; the mask loss still sees them.
+        loss_weights: weights of ``rpn_cls``, ``rpn_bbox``, ``roi_cls`` and ``roi_bbox``
+            (1 each), written into the mmdet loss configs; a key given here wins over a
+            ``loss_weight`` in ``rpn_head`` / ``roi_head``.
+        rpn_head / roi_head: dicts merged over the defaults (top-level keys replaced).
         train_cfg / test_cfg: full mmdet-style ``rpn``/``rpn_proposal``/``rcnn`` settings;
             Faster R-CNN's when ``None``.
     """
@@ -109,11 +149,14 @@ class AnomalyEnhancement(BaseModule):
         hidden_ratio: float = 0.25,
         norm_cfg: dict | None = None,
         act_cfg: dict | None = None,
+        with_block: bool = True,
         with_detection: bool = True,
         det_channels: int = 256,
         fc_out_channels: int = 1024,
         anchor_scales: Sequence[float] = (8,),
         anchor_ratios: Sequence[float] = (0.5, 1.0, 2.0),
+        min_box_side: float = 0.0,
+        loss_weights: dict[str, float] | None = None,
         rpn_head: dict | None = None,
         roi_head: dict | None = None,
         train_cfg: dict | None = None,
@@ -123,25 +166,32 @@ class AnomalyEnhancement(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != len(strides):
             raise ValueError(f"in_channels {in_channels} and strides {strides} differ in length")
+        if min_box_side < 0:
+            raise ValueError(f"min_box_side must be >= 0, got {min_box_side}")
         self.in_channels = list(in_channels)
         self.strides = list(strides)
+        self.with_block = with_block
+        self.min_box_side = float(min_box_side)
         norm_cfg = norm_cfg if norm_cfg is not None else dict(type="BN", requires_grad=True)
         act_cfg = act_cfg if act_cfg is not None else dict(type="ReLU")
-        self.enhance = nn.ModuleList()
-        for c in self.in_channels:
-            hidden = max(1, int(round(c * hidden_ratio)))
-            self.enhance.append(nn.Sequential(
-                ConvModule(c, hidden, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
-                nn.Conv2d(hidden, c, 3, padding=1),
-            ))
+        if with_block:
+            self.enhance = nn.ModuleList()
+            for c in self.in_channels:
+                hidden = max(1, int(round(c * hidden_ratio)))
+                self.enhance.append(nn.Sequential(
+                    ConvModule(c, hidden, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+                    nn.Conv2d(hidden, c, 3, padding=1),
+                ))
         self.with_detection = with_detection
         self.det_channels = det_channels
-        # F_ae of the last training forward, consumed by detection_loss.
-        self._ae_feats: tuple[Tensor, ...] | None = None
+        # What the detection branch reads (F_ae, or F without the block) from the last
+        # training forward, consumed by detection_loss.
+        self._det_feats: tuple[Tensor, ...] | None = None
         if with_detection:
             self._build_detection(
                 fc_out_channels, anchor_scales, anchor_ratios, rpn_head or {}, roi_head or {},
-                train_cfg or _default_train_cfg(), test_cfg or _default_test_cfg())
+                train_cfg or _default_train_cfg(), test_cfg or _default_test_cfg(),
+                _check_loss_weights(loss_weights))
 
     def _build_detection(
         self,
@@ -152,6 +202,7 @@ class AnomalyEnhancement(BaseModule):
         roi_head: dict,
         train_cfg: dict,
         test_cfg: dict,
+        loss_weights: dict[str, float],
     ) -> None:
         c = self.det_channels
         # mmdet heads read their cfgs by attribute (cfg.assigner, cfg.nms).
@@ -195,6 +246,10 @@ class AnomalyEnhancement(BaseModule):
         )
         roi_cfg.update(roi_head)
         roi_cfg.update(train_cfg=train_cfg.rcnn, test_cfg=test_cfg.rcnn)
+        for key, weight in loss_weights.items():
+            head, loss = LOSS_WEIGHT_KEYS[key]
+            owner = rpn_cfg if head == "rpn" else roi_cfg.setdefault("bbox_head", {})
+            owner[loss] = dict(owner[loss], loss_weight=float(weight))
         self.rpn_proposal_cfg = copy.deepcopy(train_cfg.get("rpn_proposal", test_cfg.rpn))
         det_models = _det_models()
         # A runner may set mmseg as default scope; mmdet names must resolve in mmdet's scope,
@@ -220,20 +275,31 @@ class AnomalyEnhancement(BaseModule):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ----------------------------------------------------------------------------- forward
+    def _detection_input(self, feats: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        """What the detection branch reads: ``F_ae`` with the block, ``F`` without it."""
+        if len(feats) != len(self.in_channels):
+            raise ValueError(f"expected {len(self.in_channels)} levels, got {len(feats)}")
+        if not self.with_block:
+            return tuple(feats)
+        return tuple(block(f) for block, f in zip(self.enhance, feats, strict=True))
+
     def forward(self, feats: Sequence[Tensor]) -> tuple[Tensor, ...]:
-        """Return ``F_i + F_ae_i`` per level; keep ``F_ae`` for ``detection_loss`` in training."""
-        if len(feats) != len(self.enhance):
-            raise ValueError(f"expected {len(self.enhance)} levels, got {len(feats)}")
-        ae = tuple(block(f) for block, f in zip(self.enhance, feats, strict=True))
-        # Only training with the branch needs F_ae later; do not hold graphs/memory otherwise.
-        self._ae_feats = ae if (self.training and self.with_detection) else None
-        return tuple(f + a for f, a in zip(feats, ae, strict=True))
+        """Return ``F_i + F_ae_i`` per level (``F_i`` itself without the block); keep the
+        detection branch's input for ``detection_loss`` in training."""
+        det_in = self._detection_input(feats)
+        # Only training with the branch needs it later; do not hold graphs/memory otherwise.
+        self._det_feats = det_in if (self.training and self.with_detection) else None
+        if not self.with_block:
+            return tuple(feats)
+        return tuple(f + a for f, a in zip(feats, det_in, strict=True))
 
     # ---------------------------------------------------------------------- detection loss
     def _to_det_samples(
         self, data_samples: Sequence[Any], batch_input_shape: tuple[int, int], device: torch.device
     ) -> list:
-        """SegDataSample -> DetDataSample with gt_instances and the metainfo mmdet reads."""
+        """SegDataSample -> DetDataSample with gt_instances and the metainfo mmdet reads.
+
+        Boxes under ``min_box_side`` are left out here."""
         from mmdet.structures import DetDataSample
 
         det_samples = []
@@ -247,7 +313,7 @@ class AnomalyEnhancement(BaseModule):
             src = sample.get("gt_instances", None)
             if src is not None and "bboxes" in src and len(src) > 0:
                 bboxes = torch.as_tensor(src.bboxes, dtype=torch.float32, device=device)
-                gt.bboxes = bboxes.reshape(-1, 4)
+                gt.bboxes = self.keep_boxes(bboxes.reshape(-1, 4))
             else:
                 gt.bboxes = torch.zeros((0, 4), dtype=torch.float32, device=device)
             # One class "tampered": labels are zeros whatever the source says.
@@ -256,27 +322,40 @@ class AnomalyEnhancement(BaseModule):
             det_samples.append(det)
         return det_samples
 
+    def keep_boxes(self, bboxes: Tensor) -> Tensor:
+        """The xyxy boxes the detection branch is supervised with: side ``sqrt(w * h)`` at
+        least ``min_box_side``."""
+        if self.min_box_side <= 0 or not len(bboxes):
+            return bboxes
+        wh = (bboxes[:, 2:] - bboxes[:, :2]).clamp(min=0)
+        return bboxes[(wh[:, 0] * wh[:, 1]).sqrt() >= self.min_box_side]
+
+    def _default_input_shape(self, feats: Sequence[Tensor]) -> tuple[int, int]:
+        h, w = feats[0].shape[-2:]
+        return int(h * self.strides[0]), int(w * self.strides[0])
+
     def detection_loss(
         self, data_samples: Sequence[Any], batch_input_shape: tuple[int, int] | None = None
     ) -> dict[str, Tensor]:
-        """RPN + RoI losses on the ``F_ae`` maps of the last training forward, prefixed 'ae.'.
+        """RPN + RoI losses on the detection input of the last training forward, prefixed 'ae.'.
 
-        ``batch_input_shape`` defaults to the finest level's size times its stride. mmdet
-        returns per-level RPN losses as lists; we sum them into one scalar each (our choice:
-        one logged number per loss). Empty ``gt_instances`` are handled by mmdet itself
-        (MaxIoUAssigner gives all-negative assignments; the box losses are 0 with no
-        positives), so authentic images are not special-cased.
+        Without a detection branch (``with_detection=False``, or stripped) there is no box
+        supervision and the result is empty. ``batch_input_shape`` defaults to the finest
+        level's size times its stride. mmdet returns per-level RPN losses as lists; we sum
+        them into one scalar each (our choice: one logged number per loss). Empty
+        ``gt_instances`` are handled by mmdet itself (MaxIoUAssigner gives all-negative
+        assignments; the box losses are 0 with no positives), so authentic images are not
+        special-cased.
         """
         if not self.with_detection:
-            raise RuntimeError("detection branch was stripped or never built")
-        if self._ae_feats is None:
+            return {}
+        if self._det_feats is None:
             raise RuntimeError("detection_loss needs a forward() in training mode first")
-        ae, self._ae_feats = self._ae_feats, None  # free the maps once consumed
+        feats, self._det_feats = self._det_feats, None  # free the maps once consumed
         if batch_input_shape is None:
-            h, w = ae[0].shape[-2:]
-            batch_input_shape = (int(h * self.strides[0]), int(w * self.strides[0]))
-        x = tuple(proj(a) for proj, a in zip(self.det_proj, ae, strict=True))
-        samples = self._to_det_samples(data_samples, tuple(batch_input_shape), ae[0].device)
+            batch_input_shape = self._default_input_shape(feats)
+        x = tuple(proj(a) for proj, a in zip(self.det_proj, feats, strict=True))
+        samples = self._to_det_samples(data_samples, tuple(batch_input_shape), feats[0].device)
 
         rpn_losses, proposals = self.rpn_head.loss_and_predict(
             x, samples, proposal_cfg=self.rpn_proposal_cfg)
@@ -289,6 +368,45 @@ class AnomalyEnhancement(BaseModule):
         losses.update(roi_losses)
         return add_prefix(losses, "ae")
 
+    # --------------------------------------------------------------------------- detection
+    @torch.no_grad()
+    def detect(
+        self,
+        feats: Sequence[Tensor],
+        data_samples: Sequence[Any] | None = None,
+        batch_input_shape: tuple[int, int] | None = None,
+    ) -> tuple[list[InstanceData], list[InstanceData]]:
+        """RPN proposals and RoI-head detections of the detection branch, per image.
+
+        ``feats`` are the neck's input (backbone features); the branch reads them as in
+        training (``F_ae``, or ``F`` without the block). Uses the heads' test settings
+        (``test_cfg.rpn`` / ``test_cfg.rcnn``); boxes are in network-input pixels (no
+        rescaling), proposals sorted by score. ``data_samples`` give each image's
+        ``img_shape`` (boxes are clipped to it); without them every image is
+        ``batch_input_shape``. For diagnosis (does the branch learn?); call in eval mode.
+
+        Returns:
+            ``(proposals, detections)``: lists of InstanceData with ``bboxes`` and ``scores``.
+        """
+        if not self.with_detection:
+            raise RuntimeError("detect needs the detection branch (build with "
+                               "with_detection=True; it was stripped or never built)")
+        if batch_input_shape is None:
+            batch_input_shape = self._default_input_shape(feats)
+        batch_input_shape = (int(batch_input_shape[0]), int(batch_input_shape[1]))
+        det_in = self._detection_input(feats)
+        x = tuple(proj(a) for proj, a in zip(self.det_proj, det_in, strict=True))
+        if data_samples is None:
+            from mmengine.structures import BaseDataElement
+
+            data_samples = [BaseDataElement(metainfo=dict(img_shape=batch_input_shape))
+                            for _ in range(len(feats[0]))]
+        samples = self._to_det_samples(data_samples, batch_input_shape, feats[0].device)
+        proposals = self.rpn_head.predict(x, samples, rescale=False)
+        proposals = [p[p.scores.argsort(descending=True)] for p in proposals]
+        detections = self.roi_head.predict(x, proposals, samples, rescale=False)
+        return proposals, detections
+
     # ------------------------------------------------------------------------- deployment
     def strip_detection(self) -> AnomalyEnhancement:
         """Delete the training-only detection branch (deployment, complexity counting)."""
@@ -296,7 +414,7 @@ class AnomalyEnhancement(BaseModule):
             if hasattr(self, name):
                 delattr(self, name)
         self.with_detection = False
-        self._ae_feats = None
+        self._det_feats = None
         return self
 
     def inference(self) -> AnomalyEnhancement:

@@ -3,6 +3,7 @@
 mmseg's call chain (``loss``/``predict``/``_forward`` -> ``extract_feat``) does not pass the data
 samples down, so the batch's ``dct``/``qtable`` (docs/data_contract.md) are held for the
 duration of one call and handed to the backbone as ``backbone(inputs, dct, qtable, *extra)``.
+A backbone whose ``reads_dct`` is False gets ``None`` for both and needs no DCT in the data.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ class DCTEncoderDecoder(EncoderDecoder):
     def dct_batch(self, inputs: torch.Tensor, data_samples: list | None,
                   training: bool) -> Iterator[None]:
         """Hold the batch's DCT (and extra backbone arguments) for one call."""
+        if getattr(self.backbone, "reads_dct", True):
+            self._frequency = self._batch_dct(inputs, data_samples)
+        else:  # e.g. Omni-IML forced to RGB: nothing frequency-related is read, even if present
+            self._frequency = (None, None)
+        self._extra = self.backbone_extra_args(inputs, data_samples or [], training)
+        try:
+            yield
+        finally:
+            self._frequency, self._extra = None, ()
+
+    def _batch_dct(self, inputs: torch.Tensor, data_samples: list | None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
         name = type(self).__name__
         if data_samples is None:
             raise ValueError(f"{name} needs data samples carrying 'dct' and 'qtable'")
@@ -49,12 +62,7 @@ class DCTEncoderDecoder(EncoderDecoder):
         if dct is None or qtable is None:
             raise ValueError(f"{name} needs the JPEG DCT: add LoadJpegDCT to the pipeline "
                              "(see configs/_base_/datasets)")
-        self._frequency = (dct.to(inputs.device), qtable.to(inputs.device))
-        self._extra = self.backbone_extra_args(inputs, data_samples, training)
-        try:
-            yield
-        finally:
-            self._frequency, self._extra = None, ()
+        return dct.to(inputs.device), qtable.to(inputs.device)
 
     def extract_feat(self, inputs: torch.Tensor) -> list[torch.Tensor]:
         if self._frequency is None:

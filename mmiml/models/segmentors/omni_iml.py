@@ -48,23 +48,42 @@ class OmniIML(DCTEncoderDecoder):
         losses = super().loss(inputs, data_samples)  # decode (and auxiliary head) losses
         losses.update({f"enc.{k}": v for k, v in
                        self.backbone.aux_losses(self.aux_loss_weights).items()})
-        if self.with_neck and hasattr(self.neck, "detection_loss"):
+        if self.with_neck and getattr(self.neck, "with_detection", False):
             losses.update(self.neck.detection_loss(data_samples))
         losses.update(self._gate_stats(data_samples))
         return losses
 
     def predict(self, inputs: torch.Tensor, data_samples: list | None = None) -> list:
+        """Predictions carrying the gate's decision and probability (``gate_fused``,
+        ``gate_prob``; absent when an ablation bypasses the gate) and the Dynamic Weight
+        Filters' per-sample mixing weights (``dwd_mix``: one list of K weights per filter;
+        absent without filters)."""
         results = super().predict(inputs, data_samples)
-        choice = self.backbone.last_aux["gate_choice"].detach().cpu()
-        prob = self.backbone.last_aux["gate_prob"].detach().cpu()
-        for sample, c, p in zip(results, choice, prob):
-            sample.set_metainfo({"gate_fused": float(c), "gate_prob": float(p)})
+        aux = self.backbone.last_aux
+        per_sample: list[dict] = [{} for _ in results]
+        if "gate_prob" in aux:
+            for meta, c, p in zip(per_sample, aux["gate_own"].tolist(),
+                                  aux["gate_prob"].tolist(), strict=True):
+                meta.update(gate_fused=float(c), gate_prob=float(p))
+        batch_mix = getattr(self.decode_head, "last_mix", None)  # (B, filters, K)
+        if batch_mix is not None:
+            for meta, mix in zip(per_sample, batch_mix.cpu().tolist(), strict=True):
+                meta["dwd_mix"] = mix
+        for sample, meta in zip(results, per_sample, strict=True):
+            sample.set_metainfo(meta)
         return results
 
     def _gate_stats(self, data_samples: list) -> dict[str, torch.Tensor]:
-        """Share of each task's samples routed to the fused (frequency) path, for the log."""
-        choice = self.backbone.last_aux["gate_choice"].detach()
+        """For the log: share of each task's samples routed to the fused (frequency) path, and,
+        with a gate, the share its own decision and its target would route there."""
+        aux = self.backbone.last_aux
+        choice = aux["gate_choice"].detach()
         stats = {"gate.fused_share": choice.mean()}
+        if "gate_own" in aux:
+            stats["gate.own_fused_share"] = aux["gate_own"].detach().mean()
+            valid = aux.get("target_valid")
+            if valid is not None and valid.sum() > 0:
+                stats["gate.target_fused_share"] = (aux["target"] * valid).sum() / valid.sum()
         tasks = [s.metainfo.get("task") for s in data_samples]
         for task in TASKS:
             idx = [i for i, t in enumerate(tasks) if t == task]

@@ -61,9 +61,10 @@ class QuantTableEmbedding(nn.Module):
       (continuous, so unseen values and 16-bit tables interpolate instead of clamping).
 
     A learned per-position embedding (C x 8 x 8) is added, so the same quantisation step at
-    different frequencies can be told apart. Because the result *multiplies* features, the
-    position term starts at 1 and the value term near 0 (our choice): at initialisation the
-    modulation is close to identity and the table dependence is learned.
+    different frequencies can be told apart. Because the result *multiplies* features, it is
+    ``1 + pos_delta + value`` with ``pos_delta`` starting at 0 and the value term near 0 (our
+    choice): at initialisation the modulation is close to identity, and weight decay pulls it
+    back towards identity, not towards zero (which would switch the features off).
 
     Args:
         embed_dims: C, channels of the output map.
@@ -92,7 +93,14 @@ class QuantTableEmbedding(nn.Module):
             self.value_embed = nn.Linear(1, embed_dims)
             nn.init.trunc_normal_(self.value_embed.weight, std=init_std)
             nn.init.zeros_(self.value_embed.bias)
-        self.pos_embed = nn.Parameter(torch.ones(1, embed_dims, BLOCK, BLOCK))
+        self.pos_delta = nn.Parameter(torch.zeros(1, embed_dims, BLOCK, BLOCK))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        # Checkpoints from before the identity-centred form stored the position term itself.
+        old = state_dict.pop(prefix + "pos_embed", None)
+        if old is not None and prefix + "pos_delta" not in state_dict:
+            state_dict[prefix + "pos_delta"] = old - 1.0
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, qtable: torch.Tensor) -> torch.Tensor:
         """(B, 8, 8) quantisation tables (any numeric dtype) -> (B, C, 8, 8)."""
@@ -102,9 +110,9 @@ class QuantTableEmbedding(nn.Module):
             index = qtable.to(torch.int64).clamp(0, self.max_value)
             value = self.value_embed(index)  # (B, 8, 8, C)
         else:
-            norm = qtable.to(self.pos_embed.dtype).unsqueeze(-1) / self.max_value
+            norm = qtable.to(self.pos_delta.dtype).unsqueeze(-1) / self.max_value
             value = self.value_embed(norm)
-        return value.permute(0, 3, 1, 2) + self.pos_embed
+        return value.permute(0, 3, 1, 2) + (1.0 + self.pos_delta)
 
     def tiled(self, qtable: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Embedding tiled over the image: (B, C, height, width), entry (y % 8, x % 8)."""

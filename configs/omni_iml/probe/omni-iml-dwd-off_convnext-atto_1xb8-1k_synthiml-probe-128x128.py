@@ -1,0 +1,3 @@
+# Probe variant: DWD off: plain FPN head, no Dynamic Weight Filters.
+_base_ = ["./omni-iml_convnext-atto_1xb8-1k_synthiml-probe-128x128.py"]
+model = dict(decode_head=dict(mode="off"))

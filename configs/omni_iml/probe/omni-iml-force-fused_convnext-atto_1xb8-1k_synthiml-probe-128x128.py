@@ -1,0 +1,3 @@
+# Probe variant: forced fusion: every image takes the RGB+DCT path (no gate is built).
+_base_ = ["./omni-iml_convnext-atto_1xb8-1k_synthiml-probe-128x128.py"]
+model = dict(backbone=dict(force="fused"))
