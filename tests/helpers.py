@@ -245,3 +245,16 @@ def check_dct_segmentor_contract(config: Path) -> None:
         model.backbone(data["inputs"], None, None)
     with pytest.raises(ValueError, match="whole"):
         build_tiny(config, test_cfg=dict(mode="slide", crop_size=(32, 32), stride=(16, 16)))
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over every file below ``root``: relative path and bytes, in sorted order (two
+    generations of the same data must agree byte for byte)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tree_digest
 
 from mmiml import TASKS
 from mmiml.datasets.io import load_mask, validate_entry
@@ -15,15 +15,6 @@ from mmiml.datasets.manifest import read_manifest
 from mmiml.datasets.synthesis.generator import PROFILES, make_synthiml, split_counts
 
 SMALL = {"train": 3, "val": 1, "test": 3}
-
-
-def _tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +29,11 @@ def test_same_arguments_same_bytes_whatever_the_workers(built, tmp_path):
     other = tmp_path / "b"
     make_synthiml(other, per_split=SMALL, size=64, seed=5, workers=2, authentic_ratio=0.3,
                   progress=False)
-    assert _tree_digest(built) == _tree_digest(other)
+    assert tree_digest(built) == tree_digest(other)
     third = tmp_path / "c"
     make_synthiml(third, per_split=SMALL, size=64, seed=6, workers=1, authentic_ratio=0.3,
                   progress=False)
-    assert _tree_digest(built) != _tree_digest(third)
+    assert tree_digest(built) != tree_digest(third)
 
 
 def test_manifests_cover_tasks_and_splits(built):

@@ -4,7 +4,6 @@ carried from the manifest to each sample's metainfo."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import tree_digest
 from PIL import Image
 
 from mmiml import TASKS
@@ -44,15 +44,6 @@ PIXEL_RGB_MEAN_MIN = 30.0
 def _build(out: Path, seed: int = 0, workers: int = 1) -> Path:
     return make_synthiml(out, per_split=PER_SPLIT, size=128, seed=seed, workers=workers,
                          tasks=("natural",), design="probe", progress=False)
-
-
-def _digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def _rgb(path: str) -> np.ndarray:
@@ -98,8 +89,8 @@ def test_probe_profile_is_one_natural_task_in_two_designs_apart():
 
 
 def test_same_arguments_same_bytes_whatever_the_workers(built, tmp_path):
-    assert _digest(built.parent) == _digest(_build(tmp_path / "b", workers=2).parent)
-    assert _digest(built.parent) != _digest(_build(tmp_path / "c", seed=1).parent)
+    assert tree_digest(built.parent) == tree_digest(_build(tmp_path / "b", workers=2).parent)
+    assert tree_digest(built.parent) != tree_digest(_build(tmp_path / "c", seed=1).parent)
 
 
 def test_same_sample_twice_byte_for_byte(sources):
