@@ -266,3 +266,18 @@ def test_detect_gives_sorted_proposals_and_detections_inside_the_image(feats, wi
     assert len(default) == 2
     with pytest.raises(RuntimeError, match="detection branch"):
         make_ae(with_detection=False).eval().detect(feats)
+
+
+def test_roi_sampling_ratio_reaches_roi_align_and_changes_features(feats):
+    """The configured samples per bin reach mmcv's RoIAlign, and a large RoI pooled with 2x2
+    samples differs from the adaptive (size-dependent) sampling; negative values are refused."""
+    adaptive, fixed = make_ae(), make_ae(roi_sampling_ratio=2)
+    layers = [ae.roi_head.bbox_roi_extractor.roi_layers[0] for ae in (adaptive, fixed)]
+    assert [layer.sampling_ratio for layer in layers] == [0, 2]
+    rois = torch.tensor([[0.0, 2.0, 3.0, 60.0, 58.0]])  # one 58 px RoI on the stride-4 level
+    level = feats[0][:1]
+    pooled = [layer(level, rois) for layer in layers]
+    assert pooled[0].shape == pooled[1].shape == (1, ATTO[0], 7, 7)
+    assert not torch.allclose(pooled[0], pooled[1])
+    with pytest.raises(ValueError, match="roi_sampling_ratio must be >= 0, got -1"):
+        make_ae(roi_sampling_ratio=-1)

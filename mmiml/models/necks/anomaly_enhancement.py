@@ -134,6 +134,9 @@ class AnomalyEnhancement(BaseModule):
             box supervision (our choice; 0 keeps all). Mask speckles of a pixel or two become
             boxes that no anchor can match, and ``add_gt_as_proposals`` would make them RoI
             positives; the mask loss still sees them.
+        roi_sampling_ratio: RoI Align samples per bin side; 0 (Faster R-CNN's) adapts it to
+            the RoI size, a fixed small value bounds the CPU cost of large proposals (our
+            choice for the tiny twin).
         loss_weights: weights of ``rpn_cls``, ``rpn_bbox``, ``roi_cls`` and ``roi_bbox``
             (1 each), written into the mmdet loss configs; a key given here wins over a
             ``loss_weight`` in ``rpn_head`` / ``roi_head``.
@@ -156,6 +159,7 @@ class AnomalyEnhancement(BaseModule):
         anchor_scales: Sequence[float] = (8,),
         anchor_ratios: Sequence[float] = (0.5, 1.0, 2.0),
         min_box_side: float = 0.0,
+        roi_sampling_ratio: int = 0,
         loss_weights: dict[str, float] | None = None,
         rpn_head: dict | None = None,
         roi_head: dict | None = None,
@@ -172,6 +176,9 @@ class AnomalyEnhancement(BaseModule):
         self.strides = list(strides)
         self.with_block = with_block
         self.min_box_side = float(min_box_side)
+        if roi_sampling_ratio < 0:
+            raise ValueError(f"roi_sampling_ratio must be >= 0, got {roi_sampling_ratio}")
+        self.roi_sampling_ratio = int(roi_sampling_ratio)
         norm_cfg = norm_cfg if norm_cfg is not None else dict(type="BN", requires_grad=True)
         act_cfg = act_cfg if act_cfg is not None else dict(type="ReLU")
         if with_block:
@@ -228,7 +235,8 @@ class AnomalyEnhancement(BaseModule):
             type="StandardRoIHead",
             bbox_roi_extractor=dict(
                 type="SingleRoIExtractor",
-                roi_layer=dict(type="RoIAlign", output_size=7, sampling_ratio=0),
+                roi_layer=dict(type="RoIAlign", output_size=7,
+                               sampling_ratio=self.roi_sampling_ratio),
                 out_channels=c,
                 featmap_strides=self.strides),
             bbox_head=dict(
