@@ -358,3 +358,37 @@ def test_distributed_run_scores_every_test_image_once(tmp_path):
     assert all(t["num_images"] == 6 for t in doc["result"]["per_task"].values())
     log = (tmp_path / "work" / "smoke" / "iml_vit__joint__seed0" / "benchmark.log").read_text()
     assert "Distributed launcher: pytorch" in log
+
+
+def test_cfg_options_change_the_plan_the_command_and_are_refused_when_malformed(tmp_path):
+    """A study of a variant without a zoo entry: --cfg-options reach every run's config (hash),
+    its command line and its result file's key; a malformed option names itself, and the
+    leaderboard's folders are refused."""
+    from mmiml.benchmark.orchestrate import _command
+    from mmiml.benchmark.run import parse_cfg_options, run_config
+    from mmiml.utils.errors import ConfigError
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()
+    option = ["model.backbone.fph.layout=pixel"]
+    args = (PROFILES["cpu"], [BY_KEY[OMNI]], ["document"], 2, tmp_path / "r", tmp_path / "w")
+    plain, pixel = plan(*args, lower_bounds=False), plan(*args, lower_bounds=False,
+                                                          cfg_options=option)
+    assert [r.out.name for r in plain] == [r.out.name for r in pixel]
+    assert all(a.config_hash != b.config_hash for a, b in zip(plain, pixel, strict=True))
+    assert _command(pixel[0], PROFILES["cpu"], resume=False)[-2:] == ["--cfg-options", *option]
+    assert "--cfg-options" not in _command(plain[0], PROFILES["cpu"], resume=False)
+    cfg = run_config(BY_KEY[OMNI], PROFILES["cpu"], "document", 0, option)
+    assert cfg.model.backbone.fph.layout == "pixel"
+    assert cfg.model.backbone.fph.channels == 16  # the rest of the dict is kept
+    assert parse_cfg_options(["a.b=[1,2]", "c=x"]) == {"a.b": [1, 2], "c": "x"}
+    with pytest.raises(ConfigError, match="--cfg-options.*'layout' is not KEY=VALUE"):
+        parse_cfg_options(["layout"])
+    proc = subprocess.run([sys.executable, "tools/benchmark.py", "--models", OMNI,
+                           "--cfg-options", *option, "--dry-run"], cwd=ROOT,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "give --results-root" in proc.stderr
+    doc = _result(OMNI, "document")
+    doc["cfg_options"] = option
+    write_benchmark_result(doc, tmp_path / "x.json")
+    assert load_benchmark_result(tmp_path / "x.json")["cfg_options"] == option

@@ -35,6 +35,9 @@ from mmiml.benchmark.orchestrate import (  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES, get_profile  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 
+DEFAULT_RESULTS_ROOT = "leaderboard/results"
+DEFAULT_WORK_ROOT = "work_dirs/benchmark"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,13 +57,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int,
                    help="runs at once; each gets cpu_count/jobs threads (default: the "
                         "profile's: 2 for smoke and cpu, 1 for paper)")
-    p.add_argument("--results-root", default="leaderboard/results",
+    p.add_argument("--results-root", default=DEFAULT_RESULTS_ROOT,
                    help="result files go to RESULTS_ROOT/<profile>/")
-    p.add_argument("--work-root", default="work_dirs/benchmark",
+    p.add_argument("--work-root", default=DEFAULT_WORK_ROOT,
                    help="checkpoints and logs go to WORK_ROOT/<profile>/<run>/")
     p.add_argument("--no-lower-bounds", action="store_true",
                    help="skip the training-free reference rows")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE",
+                   help="config overrides for every model run, after the profile's: a study "
+                        "of a variant without a zoo entry (for example "
+                        "model.backbone.fph.layout=pixel); needs --results-root and "
+                        "--work-root away from the leaderboard's")
     args = p.parse_args(argv)
     if args.seeds < 1 or (args.jobs is not None and args.jobs < 1):
         p.error("--seeds and --jobs must be at least 1")
@@ -68,6 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--max-iters must be at least 1 (training iterations), got {args.max_iters}")
     if args.gpus < 0:
         p.error(f"--gpus must not be negative, got {args.gpus}")
+    if args.cfg_options and (args.results_root == DEFAULT_RESULTS_ROOT
+                             or args.work_root == DEFAULT_WORK_ROOT):
+        p.error("--cfg-options changes the models, so their results must not mix with the "
+                f"leaderboard's: give --results-root (not {DEFAULT_RESULTS_ROOT}) and "
+                f"--work-root (not {DEFAULT_WORK_ROOT})")
     return args
 
 
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     results_dir = Path(args.results_root) / profile.name
     work_root = Path(args.work_root) / profile.name
     runs = plan(profile, models, train_sets, args.seeds, results_dir, work_root,
-                lower_bounds=not args.no_lower_bounds)
+                lower_bounds=not args.no_lower_bounds, cfg_options=args.cfg_options)
     for note in mark_complete(runs, args.force):
         print(f"benchmark: {note}")
     pending = sum(r.status == "pending" for r in runs)

@@ -52,6 +52,7 @@ class Run:
     reason: str = ""
     wall_s: float | None = None
     log_tail: list[str] = field(default_factory=list)
+    cfg_options: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -70,9 +71,11 @@ def parse_train_sets(tasks: str | None) -> list[str]:
 
 
 def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str], seeds: int,
-         results_dir: Path, work_root: Path, *, lower_bounds: bool = True) -> list[Run]:
+         results_dir: Path, work_root: Path, *, lower_bounds: bool = True,
+         cfg_options: list[str] | None = None) -> list[Run]:
     """The runs of a benchmark, in order: models in zoo order, then training sets, then seeds;
-    the lower-bound references first (fast, and they show the data is readable)."""
+    the lower-bound references first (fast, and they show the data is readable).
+    ``cfg_options`` (``KEY=VALUE``) change every model run's config (and its config hash)."""
     from . import provenance
     from .result import result_filename
     from .run import run_config
@@ -88,13 +91,13 @@ def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str
         for train_set in train_sets:
             if train_set not in model.train_sets:
                 continue
-            cfg = run_config(model, profile, train_set, 0)
+            cfg = run_config(model, profile, train_set, 0, cfg_options)
             for seed in range(seeds):
                 cfg.randomness = dict(seed=seed, deterministic=False)
                 name = result_filename(model.key, train_set, seed)
                 runs.append(Run(model.key, train_set, seed, results_dir / name,
                                 work_root / name.removesuffix(".json"),
-                                provenance.config_hash(cfg)))
+                                provenance.config_hash(cfg), cfg_options=list(cfg_options or [])))
     return runs
 
 
@@ -170,6 +173,8 @@ def _command(run: Run, profile: BenchmarkProfile, resume: bool, gpus: int = 0) -
            "--work-dir", str(run.work_dir), "--out", str(run.out)]
     if profile.max_iters is not None:
         cmd += ["--max-iters", str(profile.max_iters)]
+    if run.cfg_options:
+        cmd += ["--cfg-options", *run.cfg_options]
     return cmd + (["--resume"] if resume else []) + tail
 
 

@@ -50,6 +50,7 @@ BENCHMARK_SCHEMA: dict[str, Any] = {
         "ablation_of": {"type": ["string", "null"]},
         "note": _STR,
         "config": {"type": ["string", "null"]},
+        "cfg_options": {"type": "array", "items": _STR},
         "budget": {
             "type": "object",
             "additionalProperties": False,

@@ -23,11 +23,12 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.dist import barrier, get_rank, get_world_size
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -56,10 +57,28 @@ TRAIN_DONE = "train_done.json"
 _WARMUP_ITERS = 5
 
 
-def run_config(model: ZooModel, profile: BenchmarkProfile, train_set: str, seed: int) -> Config:
-    """The resolved config of one run (work dir not set)."""
-    cfg = Config.fromfile(model.config(profile.scale, train_set))
-    return apply_profile(cfg, profile, seed=seed)
+def parse_cfg_options(options: Sequence[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--cfg-options``, parsed as ``tools/train.py`` parses them) ->
+    a dict for ``Config.merge_from_dict``; a string without ``=`` is a ConfigError."""
+    if not options:
+        return {}
+    for item in options:
+        if "=" not in item:
+            raise ConfigError("--cfg-options", f"{item!r} is not KEY=VALUE")
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--o", nargs="+", action=DictAction)
+    return dict(parser.parse_args(["--o", *options]).o)
+
+
+def run_config(model: ZooModel, profile: BenchmarkProfile, train_set: str, seed: int,
+               cfg_options: Sequence[str] | None = None) -> Config:
+    """The resolved config of one run (work dir not set); ``cfg_options`` (``KEY=VALUE``)
+    are merged after the profile, so they may change the model, the data or the budget."""
+    cfg = apply_profile(Config.fromfile(model.config(profile.scale, train_set)), profile,
+                        seed=seed)
+    if cfg_options:
+        cfg.merge_from_dict(parse_cfg_options(cfg_options))
+    return cfg
 
 
 def _last_checkpoint(work_dir: Path) -> Path | None:
@@ -211,7 +230,8 @@ def run_lower_bound(profile_name: str, name: str, work_dir: str, out: str,
 
 def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: str,
         out: str, resume: bool = False, max_iters: int | None = None,
-        launcher: str = "none") -> dict[str, Any] | None:
+        launcher: str = "none", cfg_options: Sequence[str] | None = None
+        ) -> dict[str, Any] | None:
     """Train, test and write one run's result file; return the document (``None`` on the
     ranks other than 0 of a distributed run: rank 0 writes the file)."""
     t_start = time.perf_counter()
@@ -223,7 +243,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     register_all_modules()
     apply_mmengine_patches()  # the test loads the checkpoint with weights_only=True
     init_default_scope("mmseg")
-    cfg = run_config(model, profile, train_set, seed)
+    cfg = run_config(model, profile, train_set, seed, cfg_options)
     config_hash = provenance.config_hash(cfg)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -258,6 +278,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
         "ablation_of": model.ablation_of,
         "note": model.note,
         "config": model.config(profile.scale, train_set),
+        **({"cfg_options": list(cfg_options)} if cfg_options else {}),
         "budget": {"max_iters": int(cfg.train_cfg.max_iters),
                    "batch_size": int(cfg.train_dataloader.batch_size), "crop": crop,
                    "description": profile.budget(cfg)},
@@ -289,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", choices=["none", "pytorch"], default="none",
                    help="pytorch: one process per GPU under torchrun (tools/dist_run.sh)")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE",
+                   help="config overrides after the profile's (a study of a variant that "
+                        "has no zoo entry); recorded in the result file")
     args = p.parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
@@ -297,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                               args.work_dir, args.out, args.max_iters)
     else:
         doc = run(args.profile, args.model, args.train_set, args.seed, args.work_dir, args.out,
-                  args.resume, args.max_iters, args.launcher)
+                  args.resume, args.max_iters, args.launcher, args.cfg_options)
     teardown_distributed()
     if doc is None:  # not rank 0
         return 0
