@@ -207,3 +207,19 @@ def test_ae_box_recall_refuses_a_model_without_branch_and_a_checkpoint_without_i
     with pytest.raises(CheckpointError, match="missing keys.*neck.det_proj"):
         ae_box_recall.main([str(ROOT / TINY), str(stripped), "--max-images", "1",
                             "--device", "cpu", *_data_options(smoke)])
+
+
+def test_ae_box_recall_init_is_a_seeded_fresh_model(smoke, capsys):
+    """'init' in place of a checkpoint: the chance level, reproducible per seed."""
+    cfg = load_config(ROOT / TINY)
+
+    def weights(seed: int) -> torch.Tensor:
+        torch.manual_seed(seed)
+        model = ae_box_recall.build_detecting_model(cfg, str(TINY), ae_box_recall.INIT, "cpu")
+        return model.neck.rpn_head.rpn_conv.weight.detach().clone()
+
+    assert torch.equal(weights(0), weights(0))
+    assert not torch.equal(weights(0), weights(1))
+    ae_box_recall.main([str(ROOT / TINY), "init", "--seed", "1", "--max-images", "2",
+                        "--device", "cpu", *_data_options(smoke)])
+    assert "Recall at IoU >= 0.5" in capsys.readouterr().out

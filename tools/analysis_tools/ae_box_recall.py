@@ -14,7 +14,8 @@ neck's ``min_box_side`` are counted apart and left out), the recall of the boxes
 ``--top-k`` highest-scoring proposals and among the detections with score >= ``--score`` (a box
 is recalled when some proposal or detection overlaps it with IoU >= ``--iou``), and the
 detections per image on images without a box. A freshly initialised branch recalls large boxes
-by chance among many proposals; compare against such a checkpoint, not against zero.
+by chance among many proposals; compare against such a model, not against zero: ``init`` in
+place of CHECKPOINT evaluates the config's model freshly initialised (``--seed``).
 """
 from __future__ import annotations
 
@@ -39,8 +40,12 @@ from mmiml.evaluation.result_json import write_json
 from mmiml.utils.cli import run_cli
 from mmiml.utils.errors import ConfigError, IMLDataError
 
+#: CHECKPOINT value for the freshly initialised model
+INIT = "init"
 
 # ----------------------------------------------------------------------------------- recall
+
+
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(len(a), len(b))`` IoU of xyxy boxes."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
@@ -126,7 +131,8 @@ def summary_markdown(rows: Mapping[str, Mapping[str, Any]], top_k: int, score: f
 # ------------------------------------------------------------------------------------ model
 def build_detecting_model(cfg: Any, config_path: str, checkpoint: str, device: str) -> Any:
     """The config's model with its Anomaly Enhancement detection branch, weights loaded
-    strictly from ``checkpoint``, in eval mode."""
+    strictly from ``checkpoint`` (``"init"``: freshly initialised from the current torch
+    seed), in eval mode."""
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
@@ -144,7 +150,10 @@ def build_detecting_model(cfg: Any, config_path: str, checkpoint: str, device: s
     register_all_modules()
     init_default_scope("mmseg")
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    load_model_weights(model, checkpoint, strict=True)
+    if checkpoint == INIT:
+        model.init_weights()
+    else:
+        load_model_weights(model, checkpoint, strict=True)
     return model.to(device).eval()
 
 
@@ -194,7 +203,10 @@ def image_boxes(model: Any, item: Mapping[str, Any], device: str, top_k: int,
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config")
-    p.add_argument("checkpoint", help="a training checkpoint (with the detection branch)")
+    p.add_argument("checkpoint", help="a training checkpoint (with the detection branch), or "
+                                      f"'{INIT}' for the freshly initialised model (the chance "
+                                      "level)")
+    p.add_argument("--seed", type=int, default=0, help=f"torch seed of '{INIT}' (default 0)")
     p.add_argument("--split", default="test", choices=SPLITS,
                    help="manifest split (default: test)")
     p.add_argument("--max-images", type=int, help="only the first N images of the split")
@@ -226,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         merge_overrides(cfg, args.cfg_options, args.config)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     apply_mmengine_patches()  # checkpoints load with weights_only=True
+    torch.manual_seed(args.seed)
     model = build_detecting_model(cfg, args.config, args.checkpoint, device)
     counter = RecallCounter()
     for _, item in iter_batches(cfg, args.split, args.max_images):
