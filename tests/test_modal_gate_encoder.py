@@ -13,7 +13,8 @@ from mmiml.models.backbones.modal_gate_encoder import ModalGateEncoder, coarse_l
 
 BACKBONE = dict(type="ConvNeXt", arch="atto")
 FPH = dict(channels=8, layout="block")
-FREQUENCY_MODULES = ("fph", "fuse", "coarse_fused", "freq_to_stride4", "gate")
+FREQUENCY_MODULES = ("fph", "fuse", "coarse_fused", "freq_to_stride4", "gate", "refine_freq",
+                     "coarse_freq")
 
 
 def _inputs(batch=2, size=64, seed=0):
@@ -99,6 +100,37 @@ def test_gate_target_follows_the_frequency_evidence(kind, low, high):
         enc(*_square_batch(kind, torch.Generator().manual_seed(99), n=16))
     share = enc.last_aux["target"].mean().item()
     assert low <= share <= high, f"{kind}: fused target share {share:.2f}"
+
+
+def _mixed_batch(g: torch.Generator, n: int = 8):
+    """Alternating images: even ones with the edit in the RGB only, odd ones in the DCT only."""
+    parts = [_square_batch(kind, g, n=n // 2) for kind in ("rgb", "dct")]
+    return tuple(torch.stack([x for pair in zip(*[p[i] for p in parts], strict=True)
+                              for x in pair]) for i in range(4))
+
+
+def test_gate_target_in_mixed_batches_sends_each_image_its_own_way():
+    """Both kinds in one batch, as in joint training: an image whose DCT is noise must not win
+    the fused target because another image's DCT (which shows an edit elsewhere) would mislead
+    the fused head. A target that compares with another image's frequency features measures how
+    much the head relies on them, not whether this image's help; it fails here."""
+    enc = _encoder(teacher_forcing_iters=10**6).train()
+    params = [p for n, p in enc.named_parameters() if not n.startswith("convnext.stages.")
+              or n.startswith("convnext.stages.0")]
+    opt = torch.optim.Adam(params, lr=2e-3)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(60):
+        img, dct, qtable, gt = _mixed_batch(g)
+        enc(img, dct, qtable, gt)
+        loss = sum(v for k, v in enc.aux_losses().items() if "coarse" in k)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        enc(*_mixed_batch(torch.Generator().manual_seed(99), n=16))
+    target = enc.last_aux["target"]
+    rgb_share, dct_share = target[0::2].mean().item(), target[1::2].mean().item()
+    assert rgb_share <= 0.4 and dct_share >= 0.75, (rgb_share, dct_share)
 
 
 def test_authentic_images_give_the_gate_no_target():
@@ -213,6 +245,10 @@ def test_routing_to_rgb_removes_the_frequency_evidence_from_every_level():
 def test_gradients_reach_vph_fph_fusion_gate_and_coarse_heads():
     enc = _encoder(teacher_forcing_iters=0).train()
     nn.init.normal_(enc.freq_to_stride4.weight)
+    # the gate's own decision routes to the fused path, unsaturated (p = 0.73), so both the
+    # fused modules and the gate get a gradient
+    nn.init.zeros_(enc.gate[-1].weight)
+    nn.init.ones_(enc.gate[-1].bias)
     img, dct, qtable, gt = _inputs()
     outs = enc(img, dct, qtable, gt)
     loss = sum(o.mean() for o in outs) + sum(enc.aux_losses().values())

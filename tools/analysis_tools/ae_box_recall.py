@@ -145,8 +145,10 @@ def build_detecting_model(cfg: Any, config_path: str, checkpoint: str, device: s
         raise ConfigError(config_path, "model.neck is not an AnomalyEnhancement: no detection "
                                        "branch to evaluate")
     if not neck.get("with_detection", True):
-        raise ConfigError(config_path, "model.neck.with_detection is False: this model trains "
-                                       "without the detection branch, so its checkpoint has none")
+        raise ConfigError(config_path, "model.neck.with_detection is False: this config has no "
+                                       "detection branch (an ablation trained without it, or "
+                                       "a config dumped for testing, which drops it: pass the "
+                                       "training config from configs/)")
     register_all_modules()
     init_default_scope("mmseg")
     model = revert_sync_batchnorm(MODELS.build(cfg.model))

@@ -13,12 +13,16 @@ every image to the frequency path:
   (1x1 conv, LayerNorm, GELU, depthwise 3x3, 1x1 conv); the fused block also reads the FPH
   features.
 - **A target that measures the frequency evidence.** The target asks whether *this image's*
-  DCT helps: the fused coarse loss is compared with the same fused block and head fed another
-  image's frequency features (the batch rolled by one; zeros for a batch of one), without
-  gradient. Capacity is identical on both sides, so only sample-specific frequency evidence can
-  win. The target is 1 where the real loss beats the counterfactual one by more than
-  ``gate_margin`` (relative): reading the DCT must pay for itself. Authentic images (no tampered
-  pixel) have no evidence to gain and give the gate no target.
+  DCT localises its edit better than its RGB does. A training-only frequency-only coarse head
+  (the same refinement block and 1x1 head as the RGB path, on the FPH features alone) is
+  compared with the RGB coarse head: the target is 1 where the frequency-only loss is below the
+  RGB loss by more than ``gate_margin`` (relative). Neither side can read the other's input,
+  so neither wins by holding more. Authentic images (no tampered pixel) have no evidence to
+  gain and give the gate no target. Two earlier targets failed on mixed batches (the joint
+  training's case): "fused loss below RGB loss" (the fused path reads the RGB features too, so
+  it wins whatever the DCT holds) and "fused loss below the fused loss with another image's
+  frequency features" (that measures how much the head relies on them: a foreign DCT showing
+  an edit elsewhere misleads it, so every image won the fused target).
 - **Teacher forcing** routes by that target for the first ``teacher_forcing_iters`` optimizer
   steps (counted by the optimizer, so gradient accumulation and DDP do not shorten it; saved in
   checkpoints), in hard and soft mode alike; afterwards, and always at inference, the gate's own
@@ -103,9 +107,8 @@ class ModalGateEncoder(BaseModule):
         force: None (gate decides), ``'rgb'`` or ``'fused'`` (ablations: forced RGB / fusion).
         teacher_forcing_iters: optimizer steps routed by the coarse-loss target.
         gate_channels: width of the gate classifier.
-        gate_margin: relative margin by which the fused coarse loss must beat its
-            counterfactual (another image's frequency features) for the target to choose the
-            fused path (our choice).
+        gate_margin: relative margin by which the frequency-only coarse loss must beat the RGB
+            one for the target to choose the fused path (our choice).
     """
 
     def __init__(
@@ -146,6 +149,9 @@ class ModalGateEncoder(BaseModule):
             nn.init.zeros_(self.freq_to_stride4.weight)
             nn.init.zeros_(self.freq_to_stride4.bias)
         if force is None:
+            # training only: the frequency-only coarse head that the gate's target reads
+            self.refine_freq = _RefineBlock(width, width)
+            self.coarse_freq = nn.Conv2d(width, 1, 1)
             # The gate looks at both maps (noise of F_fused) and both coarse predictions.
             self.gate = nn.Sequential(
                 nn.Conv2d(2 * width + 2, gate_channels, 1), nn.GELU(),
@@ -196,19 +202,14 @@ class ModalGateEncoder(BaseModule):
                                    align_corners=False)
         return stage0, f_vph, f_rgb, self.fuse(f_vph, f_freq), f_freq
 
-    def gate_target(self, f_vph: torch.Tensor, f_freq: torch.Tensor, loss_fused: torch.Tensor,
-                    gt: torch.Tensor, ignore_index: int = IGNORE_INDEX
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-sample target (1 = fused), validity (0 for authentic images) and the
-        counterfactual loss: the fused path must beat itself fed another image's frequency
-        features by the relative ``gate_margin``."""
+    def gate_target(self, loss_freq: torch.Tensor, loss_rgb: torch.Tensor, gt: torch.Tensor,
+                    ignore_index: int = IGNORE_INDEX) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample target (1 = fused) and validity (0 for authentic images): the
+        frequency-only coarse loss must beat the RGB one by the relative ``gate_margin``."""
         with torch.no_grad():
-            other = (f_freq.roll(1, dims=0) if f_freq.shape[0] > 1
-                     else torch.zeros_like(f_freq))
-            loss_cf = coarse_loss(self.coarse_fused(self.fuse(f_vph, other)), gt, ignore_index)
-            target = loss_fused.detach() < (1.0 - self.gate_margin) * loss_cf
+            target = loss_freq.detach() < (1.0 - self.gate_margin) * loss_rgb.detach()
             valid = ((gt == 1) & (gt != ignore_index)).flatten(1).any(1)
-        return target.to(loss_fused.dtype), valid.to(loss_fused.dtype), loss_cf
+        return target.to(loss_freq.dtype), valid.to(loss_freq.dtype)
 
     def teacher_forcing(self) -> bool:
         return self.training and self.iteration < self.teacher_forcing_iters
@@ -261,8 +262,10 @@ class ModalGateEncoder(BaseModule):
             coarse = {"rgb": coarse_loss(p_rgb, gt, ignore_index)}
             if p_fused is not None:
                 coarse["fused"] = coarse_loss(p_fused, gt, ignore_index)
-                target, valid, coarse["counterfactual"] = self.gate_target(
-                    f_vph, f_freq, coarse["fused"], gt, ignore_index)
+            if self.force is None:
+                p_freq = self.coarse_freq(self.refine_freq(f_freq))
+                coarse["freq"] = coarse_loss(p_freq, gt, ignore_index)
+                target, valid = self.gate_target(coarse["freq"], coarse["rgb"], gt, ignore_index)
         weight, record = self.route(f_rgb, f_fused, p_rgb, p_fused, target, valid)
         w = weight.view(-1, 1, 1, 1)
         if f_fused is None:
@@ -286,10 +289,13 @@ class ModalGateEncoder(BaseModule):
         aux = self.last_aux
         if aux.get("coarse") is None:
             return {}
-        w = {"coarse_rgb": 1.0, "coarse_fused": 1.0, "gate": 1.0, **(weights or {})}
+        w = {"coarse_rgb": 1.0, "coarse_fused": 1.0, "coarse_freq": 1.0, "gate": 1.0,
+             **(weights or {})}
         losses = {"loss_coarse_rgb": w["coarse_rgb"] * aux["coarse"]["rgb"].mean()}
         if "fused" in aux["coarse"]:
             losses["loss_coarse_fused"] = w["coarse_fused"] * aux["coarse"]["fused"].mean()
+        if "freq" in aux["coarse"]:
+            losses["loss_coarse_freq"] = w["coarse_freq"] * aux["coarse"]["freq"].mean()
         if self.force is None:
             valid = aux["target_valid"]
             per_sample = F.binary_cross_entropy_with_logits(
