@@ -20,6 +20,7 @@ place of CHECKPOINT evaluates the config's model freshly initialised (``--seed``
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -153,7 +154,15 @@ def build_detecting_model(cfg: Any, config_path: str, checkpoint: str, device: s
     init_default_scope("mmseg")
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     if checkpoint == INIT:
-        model.init_weights()
+        from mmengine.logging import MMLogger
+
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)  # init_weights logs every tensor: keep the table clean
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
     else:
         load_model_weights(model, checkpoint, strict=True)
     return model.to(device).eval()
