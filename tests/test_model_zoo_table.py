@@ -181,3 +181,17 @@ def test_model_zoo_speed_table(tmp_path: Path) -> None:
     assert "DCT" in rows["Omni-IML"]["inputs"] and "DCT" in rows["CAT-Net"]["inputs"]
     assert "DCT" not in rows["SegFormer"]["inputs"]
     assert "noise" in rows["MVSS-Net"]["inputs"] and "noise" in rows["TruFor-like"]["inputs"]
+
+
+def test_code_links_of_mmseg_classes_are_urls_wherever_the_environment_lives():
+    """A class that mmseg defines links to mmseg's repository at the installed version, also
+    when the virtual environment sits inside the checkout; mmiml's own classes stay local."""
+    import mmseg
+
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()
+    url = mm.source_of("MixVisionTransformer")
+    assert url == (f"https://github.com/open-mmlab/mmsegmentation/blob/v{mmseg.__version__}/"
+                   "mmseg/models/backbones/mit.py")
+    assert mm.source_of("ModalGateEncoder") == "mmiml/models/backbones/modal_gate_encoder.py"

@@ -118,9 +118,10 @@ def source_of(type_name: str) -> str:
     if cls is None:
         raise ValueError(f"model type {type_name!r} is not registered in mmseg's MODELS")
     path = Path(inspect.getsourcefile(cls)).resolve()
-    if path.is_relative_to(ROOT):
-        return path.relative_to(ROOT).as_posix()
     pkg = Path(mmseg.__file__).resolve().parent.parent
+    # mmseg first: a virtual environment inside the checkout must not make it a local path
+    if not path.is_relative_to(pkg / "mmseg") and path.is_relative_to(ROOT):
+        return path.relative_to(ROOT).as_posix()
     return (f"https://github.com/open-mmlab/mmsegmentation/blob/v{mmseg.__version__}/"
             f"{path.relative_to(pkg).as_posix()}")
 
