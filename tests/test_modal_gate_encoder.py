@@ -79,23 +79,30 @@ def _square_batch(kind: str, g: torch.Generator, n: int = 8, size: int = 32):
     return img, dct, torch.randint(1, 50, (n, 8, 8), generator=g), gt
 
 
-@pytest.mark.parametrize("kind,low,high", [("rgb", 0.0, 0.4), ("dct", 0.75, 1.0)])
-def test_gate_target_follows_the_frequency_evidence(kind, low, high):
-    """Train the perception heads on their coarse losses, then read the gate's target on fresh
-    images: noise in the DCT must not win the target for the fused path (a target of "the
-    bigger path has the lower loss" is 1 whatever the DCT holds), decisive DCT must."""
+def _trained_on_coarse_losses(next_batch, steps: int) -> ModalGateEncoder:
+    """An encoder whose perception heads (stem, stage 0, refinement blocks, FPH, coarse heads)
+    trained ``steps`` Adam steps on the coarse losses alone, teacher-forced throughout."""
     enc = _encoder(teacher_forcing_iters=10**6).train()
     params = [p for n, p in enc.named_parameters() if not n.startswith("convnext.stages.")
               or n.startswith("convnext.stages.0")]
     opt = torch.optim.Adam(params, lr=2e-3)
-    g = torch.Generator().manual_seed(1)
-    for _ in range(40):
-        img, dct, qtable, gt = _square_batch(kind, g)
+    for _ in range(steps):
+        img, dct, qtable, gt = next_batch()
         enc(img, dct, qtable, gt)
         loss = sum(v for k, v in enc.aux_losses().items() if "coarse" in k)
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return enc
+
+
+@pytest.mark.parametrize("kind,low,high", [("rgb", 0.0, 0.4), ("dct", 0.75, 1.0)])
+def test_gate_target_follows_the_frequency_evidence(kind, low, high):
+    """Train the perception heads on their coarse losses, then read the gate's target on fresh
+    images: noise in the DCT must not win the target for the fused path (a target of "the
+    bigger path has the lower loss" is 1 whatever the DCT holds), decisive DCT must."""
+    g = torch.Generator().manual_seed(1)
+    enc = _trained_on_coarse_losses(lambda: _square_batch(kind, g), steps=40)
     with torch.no_grad():
         enc(*_square_batch(kind, torch.Generator().manual_seed(99), n=16))
     share = enc.last_aux["target"].mean().item()
@@ -114,18 +121,8 @@ def test_gate_target_in_mixed_batches_sends_each_image_its_own_way():
     the fused target because another image's DCT (which shows an edit elsewhere) would mislead
     the fused head. A target that compares with another image's frequency features measures how
     much the head relies on them, not whether this image's help; it fails here."""
-    enc = _encoder(teacher_forcing_iters=10**6).train()
-    params = [p for n, p in enc.named_parameters() if not n.startswith("convnext.stages.")
-              or n.startswith("convnext.stages.0")]
-    opt = torch.optim.Adam(params, lr=2e-3)
     g = torch.Generator().manual_seed(1)
-    for _ in range(60):
-        img, dct, qtable, gt = _mixed_batch(g)
-        enc(img, dct, qtable, gt)
-        loss = sum(v for k, v in enc.aux_losses().items() if "coarse" in k)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    enc = _trained_on_coarse_losses(lambda: _mixed_batch(g), steps=60)
     with torch.no_grad():
         enc(*_mixed_batch(torch.Generator().manual_seed(99), n=16))
     target = enc.last_aux["target"]

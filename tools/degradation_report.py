@@ -16,28 +16,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmiml.benchmark import report  # noqa: E402
-from mmiml.benchmark.result import load_benchmark_result  # noqa: E402
+from mmiml.benchmark.result import load_result_paths  # noqa: E402
 from mmiml.benchmark.zoo import JOINT  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 from mmiml.utils.errors import IMLDataError  # noqa: E402
 
 
 def collect(paths: list[str]) -> list[dict]:
-    docs = []
-    for arg in paths:
-        path = Path(arg)
-        if path.is_dir():
-            files = sorted(path.rglob("*.json"))
-        elif path.is_file():
-            files = [path]
-        else:
-            raise IMLDataError(path, "no such file or folder")
-        for f in files:
-            doc = load_benchmark_result(f)
-            doc["_path"] = str(f)
-            docs.append(doc)
-    if not docs:
-        raise IMLDataError(", ".join(paths), "no result files (*.json) found; nothing written")
+    docs = load_result_paths(paths)
     profiles = sorted({d["profile"] for d in docs})
     if len(profiles) > 1:
         raise IMLDataError(", ".join(paths), f"results from several profiles "

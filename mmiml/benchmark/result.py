@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,4 +168,26 @@ def load_results(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
         seen[key] = path
         doc["_path"] = str(path)
         docs.append(doc)
+    return docs
+
+
+def load_result_paths(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """The validated result files named on a command line (a folder: every ``*.json`` under
+    it, sorted), each with its path under ``_path``; a missing path or no file at all is an
+    :class:`IMLDataError` naming them."""
+    docs: list[dict[str, Any]] = []
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            files = sorted(path.rglob("*.json"))
+        elif path.is_file():
+            files = [path]
+        else:
+            raise IMLDataError(path, "no such file or folder")
+        for f in files:
+            doc = load_benchmark_result(f)
+            doc["_path"] = str(f)
+            docs.append(doc)
+    if not docs:
+        raise IMLDataError(", ".join(map(str, paths)), "no result files (*.json) found")
     return docs

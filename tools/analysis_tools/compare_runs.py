@@ -21,28 +21,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mmiml.benchmark.result import load_benchmark_result  # noqa: E402
+from mmiml.benchmark.result import load_result_paths  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 from mmiml.utils.errors import IMLDataError  # noqa: E402
 
 
 def collect(paths: Sequence[str]) -> list[dict[str, Any]]:
     """The validated result files named (folders searched for ``*.json``), one per seed."""
-    docs: list[dict[str, Any]] = []
-    for arg in paths:
-        path = Path(arg)
-        if path.is_dir():
-            files = sorted(path.rglob("*.json"))
-        elif path.is_file():
-            files = [path]
-        else:
-            raise IMLDataError(path, "no such file or folder")
-        for f in files:
-            doc = load_benchmark_result(f)
-            doc["_path"] = str(f)
-            docs.append(doc)
-    if not docs:
-        raise IMLDataError(", ".join(paths), "no result files (*.json) found")
+    docs = load_result_paths(paths)
     runs = {(d["model"], d["train_set"], tuple(d.get("cfg_options", []))) for d in docs}
     if len(runs) > 1:
         raise IMLDataError(", ".join(paths), "mixes runs of different models, training sets "
