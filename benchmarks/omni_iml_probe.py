@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import re
@@ -166,6 +167,18 @@ def test_command(run: ProbeRun, checkpoint: Path) -> list[str]:
             "--work-dir", str(run.work_dir), "--out", str(run.result)]
 
 
+def portable_checkpoint_record(result: Path) -> None:
+    """The committed probe results name no machine's folders: the checkpoint's path relative
+    to the repository, no absolute path (its sha256 still identifies it)."""
+    doc = json.loads(result.read_text())
+    record = doc.get("checkpoint") or {}
+    record.pop("abs_path", None)
+    path = Path(record.get("path", ""))
+    if path.is_absolute() and path.is_relative_to(ROOT):
+        record["path"] = path.relative_to(ROOT).as_posix()
+    result.write_text(json.dumps(doc, indent=2) + "\n")
+
+
 def last_checkpoint(work_dir: Path) -> Path | None:
     """The checkpoint mmengine's ``last_checkpoint`` marker names, when it exists."""
     marker = work_dir / "last_checkpoint"
@@ -271,6 +284,7 @@ def execute(runs: Sequence[ProbeRun], *, resume: bool, max_iters: int | None,
             run.status, run.reason = "failed", "test failed"
             log(f"{head}: test FAILED\n{_tail(run.work_dir / 'probe_test.log')}")
             continue
+        portable_checkpoint_record(run.result)
         run.status = "done"
         log(f"{head}: done in {time.perf_counter() - t0:.0f} s -> {run.result}")
 
