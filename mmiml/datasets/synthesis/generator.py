@@ -27,6 +27,7 @@ from mmiml import TASKS
 
 from ..manifest import write_manifest
 from .postprocess import post_process
+from .source_catalog import CATALOG_PATH, package_pins
 from .sources import Sources, load_sources
 from .types import SynthSample
 
@@ -92,6 +93,11 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(sources: Sources, out: str, size: int, seed: int, authentic_ratio: float,
                  design: str = "tasks") -> None:
+    import cv2
+
+    # one OpenCV thread per worker: no oversubscription, and no result that could depend on
+    # how a filter was split across threads
+    cv2.setNumThreads(1)
     _STATE.update(sources=sources, out=out, size=size, seed=seed,
                   authentic_ratio=authentic_ratio, generators=task_generators(), design=design)
 
@@ -165,6 +171,7 @@ def make_synthiml(
     font_dirs: Sequence[str] = (),
     progress: bool = True,
     design: str = "tasks",
+    sources_cache: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write SynthIML under ``out_dir``; return the path of its combined manifest.
 
@@ -172,6 +179,8 @@ def make_synthiml(
     ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments and counts.
     ``design='probe'`` writes the probe (``tasks`` must then be ``('natural',)``): images
     alternate between its two groups, and exactly ``authentic_ratio`` of each is authentic.
+    ``sources_cache`` is the folder of the fetched sources (default: ``$MMIML_SOURCES`` or
+    ``~/.cache/mmiml/sources``; ``tools/fetch_sources.py`` fills it).
     """
     if not 0.0 <= authentic_ratio <= 1.0:
         raise ValueError(f"authentic_ratio must be in [0, 1], got {authentic_ratio}")
@@ -186,7 +195,8 @@ def make_synthiml(
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "masks" / split).mkdir(parents=True, exist_ok=True)
-    sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs))
+    sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs),
+                           cache=sources_cache)
     jobs = [(task, split, i) for split in SPLITS for task in tasks
             for i in range(per_split.get(split, 0))]
     init_args = (sources, str(out), size, seed, authentic_ratio, design)
@@ -214,6 +224,8 @@ def make_synthiml(
                  "photo_dirs": list(photo_dirs), "face_dirs": list(face_dirs),
                  "font_dirs": list(font_dirs)},
         "fonts": [name for name, _ in sources.fonts],
+        "source_packages": package_pins(),
+        "libraries": library_versions(),
         "counts": {split: sum(r["split"] == split for r in records) for split in SPLITS},
     }
     (out / "synthiml.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
@@ -260,11 +272,31 @@ def ensure_synthiml(
 
 
 def _code_digest() -> str:
+    """The generator's code, its source catalog and the versions of the libraries whose
+    output enters the bytes (a new Pillow may encode JPEG differently)."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(here.glob("*.py")):
+    for path in [*sorted(here.glob("*.py")), CATALOG_PATH]:
         h.update(path.read_bytes())
+    h.update(json.dumps(library_versions(), sort_keys=True).encode())
     return h.hexdigest()
+
+
+#: the libraries whose output enters SynthIML's bytes (JPEG and PNG coding, resampling,
+#: inpainting, random streams, fonts)
+BYTE_LIBRARIES: tuple[str, ...] = ("numpy", "pillow", "opencv-python", "scikit-image", "scipy")
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for name in BYTE_LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 __all__ = ["DESIGNS", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",

@@ -106,7 +106,7 @@ def _compose(scene: _Scene, alphas: list[np.ndarray]) -> np.ndarray:
 
 
 def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene | None:
-    photo_id, photo = sources.photo(rng)
+    photo_id, photo = sources.urban_photo(rng)
     background = random_crop(photo, size, rng, (1.0, 2.0)).astype(np.float32)
     px = max(8, round(size * rng.uniform(0.13, 0.24)))
     font_id, font = sources.font(rng, px)
