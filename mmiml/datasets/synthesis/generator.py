@@ -29,7 +29,7 @@ from ..manifest import write_manifest
 from .postprocess import post_process
 from .source_catalog import CATALOG_PATH, package_pins
 from .sources import Sources, load_sources
-from .types import SynthSample
+from .types import SynthSample, mask_iou
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SCHEMA = "mmiml-synthiml/1"
@@ -110,20 +110,25 @@ def make_sample(job: tuple[str, str, int]) -> dict[str, Any]:
     rng = sample_rng(_STATE["seed"], task, split, index)
     authentic = bool(rng.random() < _STATE["authentic_ratio"])
     sample = _STATE["generators"][task](rng, _STATE["size"], _STATE["sources"], authentic)
-    data, ext, mask, post = post_process(sample, rng)
+    data, ext, region, changed, post = post_process(sample, rng)
     stem = f"{task}_{split}_{index:05d}"
     out = Path(_STATE["out"])
     image_rel = f"images/{split}/{stem}{ext}"
     (out / image_rel).write_bytes(data)
-    mask_rel = None
-    if mask is not None:
-        mask_rel = f"masks/{split}/{stem}.png"
-        Image.fromarray((mask > 0).astype(np.uint8) * 255).save(out / mask_rel, compress_level=6)
-    mask_path = None if mask_rel is None else str(out / mask_rel)
-    return {"image": str(out / image_rel), "mask": mask_path,
-            "task": task, "source": "synthiml", "split": split,
-            "manipulation": sample.manipulation, "provenance": list(sample.provenance),
-            "details": _plain(sample.details), "post": _plain(post)}
+    record: dict[str, Any] = {"image": str(out / image_rel), "mask": None, "task": task,
+                              "source": "synthiml", "split": split}
+    if region is not None and changed is not None:
+        record["mask"] = _write_mask(out / f"masks/{split}/{stem}.png", region)
+        record["mask_changed"] = _write_mask(out / f"masks_changed/{split}/{stem}.png", changed)
+        record["mask_iou"] = round(mask_iou(region, changed), 4)
+    record.update({"manipulation": sample.manipulation, "provenance": list(sample.provenance),
+                   "details": _plain(sample.details), "post": _plain(post)})
+    return record
+
+
+def _write_mask(path: Path, mask: np.ndarray) -> str:
+    Image.fromarray((mask > 0).astype(np.uint8) * 255).save(path, compress_level=6)
+    return str(path)
 
 
 def make_probe_sample(job: tuple[str, str, int]) -> dict[str, Any]:
@@ -175,8 +180,11 @@ def make_synthiml(
 ) -> Path:
     """Write SynthIML under ``out_dir``; return the path of its combined manifest.
 
-    Writes ``images/<split>/``, ``masks/<split>/``, ``manifest.jsonl`` (all splits),
-    ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments and counts.
+    Writes ``images/<split>/``, ``masks/<split>/`` (the primary masks: the edited regions,
+    filled), ``masks_changed/<split>/`` (exactly the changed pixels; the four-task design),
+    ``manifest.jsonl`` (all splits; tampered records carry ``mask_changed`` and ``mask_iou``, the
+    IoU of the two masks), ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments,
+    counts and source and library versions.
     ``design='probe'`` writes the probe (``tasks`` must then be ``('natural',)``): images
     alternate between its two groups, and exactly ``authentic_ratio`` of each is authentic.
     ``sources_cache`` is the folder of the fetched sources (default: ``$MMIML_SOURCES`` or
@@ -195,6 +203,8 @@ def make_synthiml(
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "masks" / split).mkdir(parents=True, exist_ok=True)
+        if design == "tasks":
+            (out / "masks_changed" / split).mkdir(parents=True, exist_ok=True)
     sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs),
                            cache=sources_cache)
     jobs = [(task, split, i) for split in SPLITS for task in tasks

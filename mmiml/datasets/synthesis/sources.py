@@ -37,7 +37,7 @@ FONT_SUFFIXES = (".ttf", ".otf")
 MAX_SIDE = 2048
 # Margin around a face box kept in a face crop, in box sizes on each side (our choice: room for
 # the generator to place the face anywhere in the frame at several scales).
-FACE_MARGIN = 1.0
+FACE_MARGIN = 3.0
 
 
 def _rgb(img: np.ndarray) -> np.ndarray:
