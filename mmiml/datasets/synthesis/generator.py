@@ -93,11 +93,6 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(sources: Sources, out: str, size: int, seed: int, authentic_ratio: float,
                  design: str = "tasks") -> None:
-    import cv2
-
-    # one OpenCV thread per worker: no oversubscription, and no result that could depend on
-    # how a filter was split across threads
-    cv2.setNumThreads(1)
     _STATE.update(sources=sources, out=out, size=size, seed=seed,
                   authentic_ratio=authentic_ratio, generators=task_generators(), design=design)
 
@@ -212,17 +207,28 @@ def make_synthiml(
     init_args = (sources, str(out), size, seed, authentic_ratio, design)
     records: list[dict[str, Any]] = []
     bar = _progress(len(jobs), progress)
-    if workers <= 1:
-        _init_worker(*init_args)
-        for job in jobs:
-            records.append(make_sample(job))
-            bar.update(1)
-    else:
-        ctx = mp.get_context("fork")  # workers inherit the loaded sources
-        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
-            for record in pool.imap(make_sample, jobs, chunksize=8):
-                records.append(record)
+    import cv2
+
+    # one OpenCV thread in the generating process(es): no oversubscription, no result that
+    # could depend on how a filter was split across threads. Set in the parent before the
+    # workers fork (changing it inside a forked child can hang on the parent's thread pool),
+    # and restored afterwards.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        if workers <= 1:
+            _init_worker(*init_args)
+            for job in jobs:
+                records.append(make_sample(job))
                 bar.update(1)
+        else:
+            ctx = mp.get_context("fork")  # workers inherit the loaded sources
+            with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+                for record in pool.imap(make_sample, jobs, chunksize=8):
+                    records.append(record)
+                    bar.update(1)
+    finally:
+        cv2.setNumThreads(threads)
     bar.close()
     write_manifest(records, out / "manifest.jsonl")
     for split in SPLITS:
@@ -309,5 +315,45 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-__all__ = ["DESIGNS", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",
+#: content hashes of the ``smoke`` profile (seed 0) on the pinned stack: the reference that
+#: ``tests/test_synthiml_content_hash.py`` and ``make_synthetic.py --check-reference`` compare
+REFERENCE_PATH = Path(__file__).with_name("content_hashes.json")
+
+
+def content_hashes(manifest: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """``{split: {task: hash}}``: sha256 (16 hex) of each split's records and files
+    (:func:`mmiml.benchmark.provenance.test_data_hashes`), independent of where they lie."""
+    from mmiml.benchmark.provenance import test_data_hashes
+
+    return {split: test_data_hashes(manifest, split) for split in SPLITS}
+
+
+def write_reference(hashes: dict[str, dict[str, str]], path: Path = REFERENCE_PATH) -> None:
+    record = {"profile": "smoke", "seed": 0, "libraries": library_versions(),
+              "source_packages": package_pins(), "hashes": hashes}
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def compare_with_reference(hashes: dict[str, dict[str, str]], path: Path = REFERENCE_PATH
+                           ) -> list[str]:
+    """What differs from the committed reference, one phrase each (library versions first:
+    another Pillow or OpenCV may encode other bytes, which is a set-up problem, not a
+    generator change)."""
+    ref = json.loads(path.read_text())
+    problems = [f"{name} {have} installed, reference made with {want}"
+                for name, want in ref["libraries"].items()
+                if (have := library_versions().get(name)) != want]
+    problems += [f"source {name} {have}, reference {want}"
+                 for name, want in ref["source_packages"].items()
+                 if (have := package_pins().get(name)) != want]
+    for split, tasks in ref["hashes"].items():
+        for task, want in tasks.items():
+            have = hashes.get(split, {}).get(task)
+            if have != want:
+                problems.append(f"{split}/{task}: {have}, reference {want}")
+    return problems
+
+
+__all__ = ["DESIGNS", "REFERENCE_PATH", "compare_with_reference", "content_hashes",
+           "write_reference", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",
            "profile_args", "split_counts"]

@@ -165,21 +165,28 @@ def _host(rng: np.random.Generator, size: int, sources: Sources
 
 def _poisson(host: np.ndarray, donor: np.ndarray, region: np.ndarray, mixed: bool
              ) -> np.ndarray | None:
-    """Poisson blending of ``donor`` into ``host`` inside ``region`` (None when the region
-    touches the border, where ``cv2.seamlessClone`` cannot solve)."""
-    ys, xs = np.nonzero(region)
-    h, w = region.shape
-    if ys.min() < 2 or xs.min() < 2 or ys.max() > h - 3 or xs.max() > w - 3:
-        return None
-    mask = (region * 255).astype(np.uint8)
+    """Poisson blending of ``donor`` into ``host`` inside ``region`` (``cv2.seamlessClone``;
+    None where OpenCV cannot solve). The images are padded by reflection first, so a region cut
+    by the frame's border still has a boundary to solve against."""
+    pad = 4
+    host_p = cv2.copyMakeBorder(host, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    donor_p = cv2.copyMakeBorder(donor, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    mask = cv2.copyMakeBorder((region * 255).astype(np.uint8), pad, pad, pad, pad,
+                              cv2.BORDER_CONSTANT, value=0)
+    ys, xs = np.nonzero(mask)
     x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
     # seamlessClone centres the mask's bounding box on ``p``: this keeps the donor in place
     p = ((x0 + x1 + 1) // 2, (y0 + y1 + 1) // 2)
     flag = cv2.MIXED_CLONE if mixed else cv2.NORMAL_CLONE
     try:
-        return cv2.seamlessClone(donor, host, mask, p, flag)
+        out = cv2.seamlessClone(donor_p, host_p, mask, p, flag)
     except cv2.error:
         return None
+    out = np.ascontiguousarray(out[pad:-pad, pad:-pad])
+    # outside the region the host comes back unchanged (the solver may touch a 1 px seam)
+    outside = ~region.astype(bool)
+    out[outside] = host[outside]
+    return out
 
 
 def _splice(rng: np.random.Generator, size: int, sources: Sources, host_id: str,

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .sources import Sources, random_crop
+from .natural import camera_crop
+from .sources import Sources
 from .types import SynthSample, changed_mask
 from .typography import draw_text, rerender_params, text_length
 
@@ -109,7 +110,9 @@ def _compose(scene: _Scene, alphas: list[np.ndarray]) -> np.ndarray:
 
 def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene | None:
     photo_id, photo = sources.urban_photo(rng)
-    background = random_crop(photo, size, rng, (1.0, 2.0)).astype(np.float32)
+    # the photo through its source's camera (as natural hosts)
+    crop, camera = camera_crop(rng, photo_id, photo, size, (1.0, 2.0))
+    background = crop.astype(np.float32)
     px = max(8, round(size * rng.uniform(0.09, 0.22)))
     font_id, font = sources.font(rng, px)
     n_words = int(rng.integers(1, 4))
@@ -164,7 +167,7 @@ def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene
     scene = _Scene(background, board_alpha, board_colour, alphas, text_colour,
                    np.empty(0, np.uint8), texts, xs, base, (cw, ch), homography, font_id, px,
                    opacity, [photo_id, font_id],
-                   {"texts": texts, "font": font_id, "font_px": px,
+                   {"texts": texts, "font": font_id, "font_px": px, "host_camera": camera,
                     "board": board_alpha is not None, "opacity": round(opacity, 3),
                     "homography": [[round(float(v), 5) for v in row] for row in homography]})
     scene.original = _to_u8(_compose(scene, alphas))

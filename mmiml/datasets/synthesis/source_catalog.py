@@ -299,3 +299,38 @@ def require_sources(cache: str | os.PathLike[str] | None = None,
 def package_pins(packages: list[SourcePackage] | None = None) -> dict[str, str]:
     """``{package: version}`` of every source package, for ``synthiml.json``."""
     return {p.name: p.version for p in (load_catalog() if packages is None else packages)}
+
+
+def catalog_markdown(packages: list[SourcePackage] | None = None) -> str:
+    """The catalog as markdown tables: packages (registry, version, licence, size, files per
+    use) and the photo and face files with their licences and credits where the package's
+    copyright file names them per file. ``docs/synthiml/sources.md`` is this text."""
+    packages = load_catalog() if packages is None else packages
+    lines = ["# SynthIML sources", "",
+             "Written by `python tools/fetch_sources.py --markdown docs/synthiml/sources.md` "
+             "from `mmiml/datasets/synthesis/sources.json`; a test keeps the two equal.", "",
+             "| registry | package | version | licence | download | files by use |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for p in packages:
+        counts: dict[str, int] = {}
+        for f in p.files:
+            for use in f.use:
+                counts[use] = counts.get(use, 0) + 1
+        uses = ", ".join(f"{n} {u}" for u, n in sorted(counts.items()))
+        lines.append(f"| {p.registry} | {p.name} | {p.version} | {p.licence} | "
+                     f"{p.size / 1e6:.1f} MB | {uses} |")
+    total_files = sum(len(p.files) for p in packages)
+    lines += ["", f"{len(packages)} packages, {total_files} files, "
+                  f"{sum(p.size for p in packages) / 1e6:.0f} MB to download once.", "",
+              "## Photographs, faces and scans", "",
+              "| file | package | uses | licence | credit | faces |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for p in packages:
+        for f in p.files:
+            if f.use == ("font",):
+                continue
+            faces = ", ".join(f"{ident} {list(box)}" for ident, box in
+                              zip(f.identities, f.faces)) or "-"
+            lines.append(f"| `{f.path.rsplit('/', 1)[-1]}` | {p.name} | {', '.join(f.use)} | "
+                         f"{f.licence} | {f.credit or '-'} | {faces} |")
+    return "\n".join(lines) + "\n"

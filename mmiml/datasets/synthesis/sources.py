@@ -202,15 +202,20 @@ def _add(src: Sources, root: Path, package: SourcePackage, f: SourceFile) -> Non
 
 def random_crop(img: np.ndarray, size: int, rng: np.random.Generator,
                 scale_range: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
-    """A ``size`` x ``size`` crop after a random rescale; small sources are upscaled first."""
+    """A ``size`` x ``size`` crop at a random position after a random rescale (the short side
+    becomes ``scale`` times ``size`` for photos up to 4x ``size``; small sources are upscaled).
+
+    Only the window that becomes the crop is resampled (PIL's bicubic with a source box), so a
+    large photo costs no more than a small one.
+    """
     h, w = img.shape[:2]
     scale = max(size / min(h, w), rng.uniform(*scale_range) * size / min(h, w, 4 * size))
-    if abs(scale - 1.0) > 1e-6:
-        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-        img = np.asarray(Image.fromarray(img).resize((nw, nh), Image.BICUBIC))
-        h, w = img.shape[:2]
-    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    return np.ascontiguousarray(img[y:y + size, x:x + size])
+    window = min(size / scale, h, w)  # the crop's side in source pixels
+    x0 = float(rng.uniform(0, w - window))
+    y0 = float(rng.uniform(0, h - window))
+    out = Image.fromarray(img).resize((size, size), Image.BICUBIC,
+                                      box=(x0, y0, x0 + window, y0 + window))
+    return np.ascontiguousarray(np.asarray(out))
 
 
 def procedural_background(rng: np.random.Generator, size: int) -> tuple[str, np.ndarray]:
