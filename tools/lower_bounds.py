@@ -77,7 +77,9 @@ def group_table(results: Mapping[str, Mapping[str, Any]], key: str = "pixel_iou_
     """Groups (rows) x predictors (columns) of ``key``, with the group's image count."""
     import pandas as pd
 
-    groups = sorted({g for res in results.values() for g in res.get("per_group", {})})
+    # groups without a tampered image (e.g. "<task>/authentic") have no pixel figures
+    groups = sorted({g for res in results.values() for g, scores in
+                     res.get("per_group", {}).items() if scores.get("num_tampered", 1)})
     df = pd.DataFrame(index=pd.Index(groups, name="group"))
     for name, res in results.items():
         per = res.get("per_group", {})

@@ -114,7 +114,7 @@ def summarise_realism(table: pd.DataFrame) -> pd.DataFrame:
         out.append({"task": task, "kind": kind, "n": len(g),
                     "mask IoU (region vs changed)": _spread(g["mask_iou"]),
                     "noise log2 in/out": _spread(g["noise_log2"]),
-                    "|noise log2| > 0.5": f"{(g['noise_log2'].abs() > 0.5).mean():.0%}",
+                    "abs(noise log2) > 0.5": f"{(g['noise_log2'].abs() > 0.5).mean():.0%}",
                     "edge ratio": _spread(g["edge_ratio"]),
                     "double-JPEG grid mismatch": (f"{known.astype(bool).mean():.0%}"
                                                   if len(known) else "-")})

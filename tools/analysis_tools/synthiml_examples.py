@@ -1,7 +1,7 @@
 """A grid of SynthIML examples per task and manipulation kind, with both masks.
 
-    python tools/analysis_tools/synthiml_examples.py MANIFEST --out docs/synthiml/examples.png
-        [--split test] [--per-kind 3] [--tasks natural,face]
+    python tools/analysis_tools/synthiml_examples.py MANIFEST --out docs/synthiml/examples.jpg
+        [--split test] [--per-kind 3] [--tasks natural,face] [--dpi 110]
 
 Each row is one (task, kind); each example shows the image, the image with the region mask (the
 primary mask, red) and the changed-pixel mask (green) drawn over it. Examples are the first
@@ -45,6 +45,7 @@ def main() -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--per-kind", type=int, default=3)
     p.add_argument("--tasks", help="comma-separated (default: every task in the manifest)")
+    p.add_argument("--dpi", type=int, default=110)
     args = p.parse_args()
     import matplotlib
 
@@ -85,7 +86,7 @@ def main() -> None:
                 b.set_title(f"IoU {rec['mask_iou']:.2f}", fontsize=6)
     fig.tight_layout(pad=0.2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    fig.savefig(args.out, dpi=args.dpi)
     print(f"wrote {args.out}: {len(keys)} (task, kind) rows x {args.per_kind} examples "
           f"(image | region red, changed pixels green)")
 
