@@ -126,9 +126,10 @@ def test_faces_land_anywhere_in_the_frame(sources):
 
 
 def test_tracking_spreads_the_letters():
-    from PIL import ImageFont
-    import matplotlib
     from pathlib import Path
+
+    import matplotlib
+    from PIL import ImageFont
 
     font = ImageFont.truetype(str(Path(matplotlib.get_data_path())
                                   / "fonts/ttf/DejaVuSans.ttf"), 20)
