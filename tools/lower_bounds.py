@@ -2,6 +2,7 @@
 
     python tools/lower_bounds.py MANIFEST [--split test] --out-dir DIR
         [--predictors all_tampered,all_authentic,centre_blob,ela,noise_residual]
+        [--group-by manipulation]
 
 For each predictor (``mmiml.evaluation.lower_bounds.LOWER_BOUNDS``) the maps are written as
 8-bit PNGs to DIR/<name>/preds/<image stem>.png and scored by
@@ -66,7 +67,34 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--predictors", default=",".join(LOWER_BOUNDS),
                    help=f"comma-separated subset of {','.join(LOWER_BOUNDS)} (default all)")
     p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--group-by", default=None,
+                   help="a manifest key, e.g. manipulation: also score and print each "
+                        "<task>/<value> group (IoU per predictor)")
     return p.parse_args(argv)
+
+
+def group_table(results: Mapping[str, Mapping[str, Any]], key: str = "pixel_iou_image") -> str:
+    """Groups (rows) x predictors (columns) of ``key``, with the group's image count."""
+    import pandas as pd
+
+    # groups without a tampered image (e.g. "<task>/authentic") have no pixel figures
+    groups = sorted({g for res in results.values() for g, scores in
+                     res.get("per_group", {}).items() if scores.get("num_tampered", 1)})
+    df = pd.DataFrame(index=pd.Index(groups, name="group"))
+    for name, res in results.items():
+        per = res.get("per_group", {})
+        df[name] = [per.get(g, {}).get(key) for g in groups]
+    first = next(iter(results.values())).get("per_group", {})
+    df.insert(0, "n", [first.get(g, {}).get("num_tampered", first.get(g, {}).get("num_images"))
+                       for g in groups])
+
+    def fmt(v: Any) -> str:
+        if v is None or v != v:
+            return "-"
+        return str(int(v)) if isinstance(v, int) else f"{v:.4f}"
+
+    df = df.map(fmt) if hasattr(df, "map") else df.applymap(fmt)
+    return df.to_markdown() if hasattr(df, "to_markdown") else df.to_string()
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -74,13 +102,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     split = None if args.split == "all" else args.split
     results = score_lower_bounds(args.manifest, args.out_dir, split=split, predictors=names,
-                                 threshold=args.threshold)
+                                 threshold=args.threshold, group_by=args.group_by)
     first = next(iter(results.values()))
     spec = first["spec"]
     print(f"lower bounds on {args.manifest} split={args.split}: images={first['num_images']} "
           f"(tampered {first['num_tampered']}, authentic {first['num_authentic']}), "
           f"threshold={spec.get('threshold')} authentic_policy={spec.get('authentic_policy')}")
     print(summary_table(results))
+    if args.group_by:
+        print(f"\npixel IoU (per-image mean over tampered images) per <task>/<{args.group_by}>:")
+        print(group_table(results))
     print(f"results written to {Path(args.out_dir)}/<predictor>.json")
     return results
 

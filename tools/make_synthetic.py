@@ -6,25 +6,35 @@
     python tools/make_synthetic.py --out data/synthiml --per-task 500 --size 160 --seed 0 \
         --workers 2 --authentic-ratio 0.2 [--photos DIR] [--faces DIR] [--fonts DIR]
 
-Writes images, binary PNG masks, manifest.jsonl plus train/val/test.jsonl (manifest format of
-docs/metrics.md, with manipulation, provenance, details and post per line) and synthiml.json.
-The same arguments give byte-identical output.
+Writes images, binary PNG masks (region masks in masks/, changed-pixel masks in masks_changed/),
+manifest.jsonl plus train/val/test.jsonl (manifest format of docs/metrics.md, with manipulation,
+provenance, details and post per line) and synthiml.json. The same arguments give
+byte-identical output on every machine with the pinned stack (sources from
+tools/fetch_sources.py):
+
+    python tools/make_synthetic.py --profile smoke --out /tmp/smoke --check-reference
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
 from mmiml import TASKS
 from mmiml.datasets.synthesis.generator import (
     PROFILES,
+    REFERENCE_PATH,
+    compare_with_reference,
+    content_hashes,
     ensure_synthiml,
     make_synthiml,
     split_counts,
+    write_reference,
 )
 from mmiml.utils.cli import run_cli
+from mmiml.utils.errors import IMLDataError
 
 
 def main() -> None:
@@ -46,7 +56,19 @@ def main() -> None:
                         help="extra face folder (NAME_label.png beside a face: parsing map)")
     parser.add_argument("--fonts", action="append", default=[], help="extra font folder")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--content-hash", action="store_true",
+                        help="print the content hash per split and task after generating")
+    parser.add_argument("--check-reference", action="store_true",
+                        help="with --profile smoke: compare the content hashes with the ones "
+                             "committed in mmiml/datasets/synthesis/content_hashes.json")
+    parser.add_argument("--write-reference", action="store_true",
+                        help="with --profile smoke: record the content hashes as the committed "
+                             "reference (after a deliberate change to the generator)")
     args = parser.parse_args()
+    if (args.check_reference or args.write_reference) and (
+            args.profile != "smoke" or args.out is None or args.seed != 0):
+        parser.error("--check-reference/--write-reference need --profile smoke --out DIR "
+                     "(seed 0)")
     if args.profile is None and (args.per_task is None or args.size is None):
         parser.error("give --profile, or both --per-task and --size")
     custom = (args.per_task, args.size, args.photos, args.faces, args.fonts)
@@ -72,6 +94,18 @@ def main() -> None:
     total = sum(per_split.values()) * len(tasks)
     print(f"wrote {manifest}: {total} images ({per_split} per task) at {size}px "
           f"in {time.perf_counter() - start:.1f}s")
+    if args.content_hash or args.check_reference or args.write_reference:
+        hashes = content_hashes(manifest)
+        print(json.dumps(hashes, indent=1, sort_keys=True))
+    if args.write_reference:
+        write_reference(hashes)
+        print(f"recorded as the reference in {REFERENCE_PATH}")
+    if args.check_reference:
+        problems = compare_with_reference(hashes)
+        if problems:
+            raise IMLDataError(manifest, "content differs from the committed reference: "
+                                         + "; ".join(problems))
+        print(f"content hashes match {REFERENCE_PATH}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 
 from mmengine.config import Config
 
-from mmiml.datasets.manifest import read_manifest
+from mmiml.datasets.manifest import OPTIONAL_PATH_KEYS, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,15 +65,18 @@ def _sha_files(paths: Iterable[Path], h: Any) -> None:
 
 def test_data_hashes(manifest: str | Path, split: str = "test") -> dict[str, str]:
     """Per task: sha256 (16 hex) of the manifest records of ``split`` and of every image and
-    mask file they name, in manifest order; a changed pixel changes the hash."""
+    mask file they name (the changed-pixel mask too), in manifest order; a changed pixel
+    changes the hash."""
     manifest = Path(manifest)
     folder = manifest.resolve().parent
     by_task: dict[str, Any] = {}
     for rec in read_manifest(manifest, split=split):
         h = by_task.setdefault(rec["task"], hashlib.sha256())
-        files = [Path(rec["image"])] + ([Path(rec["mask"])] if rec["mask"] else [])
+        files = [Path(rec["image"])] + [Path(rec[k]) for k in ("mask", *OPTIONAL_PATH_KEYS)
+                                         if rec.get(k)]
         # relative paths: the hash must not depend on where the checkout lives
-        record = {k: v for k, v in rec.items() if k not in ("image", "mask", "line")}
+        record = {k: v for k, v in rec.items()
+                  if k not in ("image", "mask", "line", *OPTIONAL_PATH_KEYS)}
         record["files"] = [os.path.relpath(f, folder) for f in files]
         h.update(json.dumps(record, sort_keys=True, default=str).encode())
         _sha_files(files, h)

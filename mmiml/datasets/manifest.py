@@ -26,6 +26,9 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 REQUIRED_KEYS: tuple[str, ...] = ("image", "mask", "task", "source", "split")
 # Keys that read_manifest adds to each entry; never written back.
 _INTERNAL_KEYS = ("line",)
+#: optional file paths, relative to the manifest like ``image`` and ``mask``: the
+#: changed-pixel mask beside a region mask (SynthIML, docs/synthiml/README.md)
+OPTIONAL_PATH_KEYS: tuple[str, ...] = ("mask_changed",)
 
 
 def check_entry_fields(obj: Any) -> list[str]:
@@ -35,7 +38,8 @@ def check_entry_fields(obj: Any) -> list[str]:
     ``task`` one of :data:`mmiml.TASKS`; ``source`` non-empty string; ``split`` one of
     :data:`SPLITS`; optional ``mask_inverted`` boolean; optional ``mask_threshold`` number
     (binarise this entry's soft mask at ``value > T``, docs/data_contract.md); optional
-    ``group`` non-empty string (a subset scored on its own); any other key allowed.
+    ``group`` non-empty string (a subset scored on its own); optional ``mask_changed``
+    non-empty string or null (a second mask: exactly the changed pixels); any other key allowed.
     """
     if not isinstance(obj, dict):
         return [f"expected a JSON object, got {type(obj).__name__}"]
@@ -50,6 +54,9 @@ def check_entry_fields(obj: Any) -> list[str]:
         isinstance(obj["mask"], str) and obj["mask"]
     ):
         problems.append(f"'mask' must be a non-empty string or null, got {obj['mask']!r}")
+    for key in OPTIONAL_PATH_KEYS:
+        if obj.get(key) is not None and not (isinstance(obj[key], str) and obj[key]):
+            problems.append(f"'{key}' must be a non-empty string or null, got {obj[key]!r}")
     if "task" in obj and obj["task"] not in TASKS:
         problems.append(f"unknown task {obj['task']!r} (valid tasks: {', '.join(TASKS)})")
     if "split" in obj and obj["split"] not in SPLITS:
@@ -145,6 +152,9 @@ def read_manifest(
         entry = dict(obj)
         entry["image"] = _resolve(folder, obj["image"])
         entry["mask"] = None if obj["mask"] is None else _resolve(folder, obj["mask"])
+        for key in OPTIONAL_PATH_KEYS:
+            if obj.get(key) is not None:
+                entry[key] = _resolve(folder, obj[key])
         entry["mask_inverted"] = bool(obj.get("mask_inverted", False))
         entry["line"] = line_no
         if entry["image"] in first_line:
@@ -205,7 +215,7 @@ def write_manifest(entries: Iterable[Mapping[str, Any]], path: str | os.PathLike
                 continue
             if key == "mask_inverted" and not value:
                 continue
-            out[key] = value
+            out[key] = rel(value) if key in OPTIONAL_PATH_KEYS and value is not None else value
         lines.append(json.dumps(out, ensure_ascii=False))
     os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -166,11 +166,13 @@ def score_lower_bounds(
     split: str | None = "test",
     predictors: Sequence[str] = tuple(LOWER_BOUNDS),
     threshold: float = 0.5,
+    group_by: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Predict, score and write DIR/<name>.json for each predictor; returns name -> result.
 
     The maps go to DIR/<name>/preds as 8-bit PNGs and are scored by
     ``mmiml.evaluation.score_predictions.score``, the path of any saved prediction.
+    ``group_by`` (e.g. ``manipulation``) also scores each ``<task>/<value>`` group.
     """
     from mmiml.datasets.manifest import read_manifest
     from mmiml.evaluation.result_json import write_result
@@ -189,7 +191,8 @@ def score_lower_bounds(
     for name in predictors:
         pred_dir = out / name / "preds"
         write_predictions(entries, name, pred_dir)
-        result = score(pred_dir, manifest, split=split, threshold=threshold)
+        result = score(pred_dir, manifest, split=split, threshold=threshold,
+                       group_by=group_by)
         result["predictor"] = name
         write_result(result, out / f"{name}.json")
         results[name] = result

@@ -200,11 +200,15 @@ def score(
     skip_missing: bool = False,
     resize: bool = False,
     max_pixels: int | None = None,
+    group_by: str | None = None,
 ) -> dict[str, Any]:
     """Score the predictions in ``pred_dir`` against ``manifest``; returns the result dict.
 
     ``max_pixels`` is the pixel limit for images, masks and predictions (None: the default,
     ``$MMIML_MAX_PIXELS`` or ``mmiml.datasets.io.DEFAULT_MAX_PIXELS``; 0: none).
+    ``group_by`` names a manifest key (e.g. ``manipulation``): each entry is then scored in the
+    group ``<task>/<value>`` (``per_group`` of the result; a missing key reads ``unknown``),
+    instead of the manifest's own ``group``.
     """
     max_pixels = resolve_max_pixels(max_pixels)
     entries = read_manifest(manifest, split=split)
@@ -217,6 +221,8 @@ def score(
             raise IMLDataError(entry["image"], f"ambiguous image stem {stem!r}: also "
                                                f"{by_stem[stem]['image']}; predictions cannot be "
                                                "matched by stem")
+        if group_by is not None:
+            entry = {**entry, "group": f"{entry['task']}/{entry.get(group_by) or 'unknown'}"}
         by_stem[stem] = entry
     preds = index_predictions(pred_dir)
 
@@ -246,4 +252,6 @@ def score(
     result["skipped"] = skipped
     result["inputs"] = {"pred": os.fspath(pred_dir), "manifest": os.fspath(manifest),
                         "split": split or "all"}
+    if group_by is not None:
+        result["inputs"]["group_by"] = group_by
     return result

@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .sources import Sources
 from .types import SynthSample, changed_mask
+from .typography import draw_text, rerender_params
 
 __all__ = ["DOCUMENT_KINDS", "generate_document", "jpeg_cycle"]
 
@@ -285,11 +286,11 @@ def _scan_page(rng: np.random.Generator, size: int, sources: Sources) -> _Page |
 
 
 def _text_alpha(page: _Page, text: str, font: ImageFont.FreeTypeFont, x: float,
-                base: float) -> np.ndarray:
+                base: float, tracking: float = 0.0) -> np.ndarray:
     """Alpha of ``text`` drawn on the clean page, then rotated and blurred like the page."""
     size = page.pixels.shape[0]
     layer = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(layer).text((x, base), text, font=font, fill=255, anchor="ls")
+    draw_text(ImageDraw.Draw(layer), x, base, text, font, 255, tracking)
     alpha = np.asarray(layer, np.float32) / 255.0
     if not np.allclose(page.matrix, [[1, 0, 0], [0, 1, 0]]):
         alpha = cv2.warpAffine(alpha, page.matrix, (size, size), flags=cv2.INTER_LINEAR)
@@ -355,27 +356,33 @@ def _new_text(rng: np.random.Generator, old: str | None, font: ImageFont.FreeTyp
     return min(cands, key=font.getlength)
 
 
-def _page_font(rng: np.random.Generator, page: _Page,
-               sources: Sources) -> tuple[str, ImageFont.FreeTypeFont]:
-    """The page's own font; for scans, a random face sized to the glyph runs (our choice)."""
+def _page_font(rng: np.random.Generator, page: _Page, sources: Sources
+               ) -> tuple[str, ImageFont.FreeTypeFont, dict[str, float]]:
+    """The forger's font and re-rendering mismatches (:func:`rerender_params`): the page's own
+    font at a slightly different size; for scans, a random face sized to the glyph runs (our
+    choice)."""
     if page.font_id is not None:
-        return page.font_id, sources.font_named(page.font_id, page.px)
-    return sources.font(rng, max(6, round(page.px * 1.1)))
+        params = rerender_params(rng, page.px)
+        return page.font_id, sources.font_named(page.font_id, int(params["px"])), params
+    params = rerender_params(rng, max(6, round(page.px * 1.1)))
+    font_id, font = sources.font(rng, int(params["px"]))
+    return font_id, font, params
 
 
 def _word_replace(rng: np.random.Generator, page: _Page, sources: Sources,
                   edited: np.ndarray) -> tuple[tuple[int, int, int, int], dict[str, Any]]:
     tok = page.tokens[int(rng.integers(len(page.tokens)))]
-    font_id, font = _page_font(rng, page, sources)
+    font_id, font, render = _page_font(rng, page, sources)
     x0, y0, x1, y1 = tok.box
     new = _new_text(rng, tok.text, font, (x1 - x0) + page.px * 0.3)
     x, base = tok.origin if tok.origin is not None else (float(x0), float(y1 - 1))
-    alpha = _text_alpha(page, new, font, x, base)
+    alpha = _text_alpha(page, new, font, x + render["dx"], base + render["dy"],
+                        render["tracking"])
     _fill(rng, page, edited, tok.box)
     _composite(edited, alpha, page.ink)
     return _union(tok.box, _alpha_box(alpha)), {
         "old_text": tok.text, "new_text": new, "font": font_id, "font_px": int(font.size),
-        "target_box": list(tok.box)}
+        "rerender": render, "target_box": list(tok.box)}
 
 
 def _char_copy_move(rng: np.random.Generator, page: _Page, sources: Sources,
@@ -428,7 +435,7 @@ def _erase_insert(rng: np.random.Generator, page: _Page, sources: Sources,
     erased = (cx0 + int(xs.min()), cy0 + int(ys.min()), cx0 + int(xs.max()) + 1,
               cy0 + int(ys.max()) + 1)
 
-    font_id, font = _page_font(rng, page, sources)
+    font_id, font, render = _page_font(rng, page, sources)
     new = _new_text(rng, tok.text, font, None)
     x, base = tok.origin if tok.origin is not None else (float(x0), float(y1 - 1))
     where = "same_place"
@@ -448,11 +455,12 @@ def _erase_insert(rng: np.random.Generator, page: _Page, sources: Sources,
                     x, base = _map_pt(inv, bx + 2.0, by + 1.0 + ascent)
                     where = "blank"
                     break
-    alpha = _text_alpha(page, new, font, x, base)
+    alpha = _text_alpha(page, new, font, x + render["dx"], base + render["dy"],
+                        render["tracking"])
     _composite(edited, alpha, page.ink)
     return _union(erased, _alpha_box(alpha)), {
         "erased_text": tok.text, "erased_box": list(tok.box), "new_text": new,
-        "insert_at": where, "font": font_id, "font_px": int(font.size)}
+        "insert_at": where, "font": font_id, "font_px": int(font.size), "rerender": render}
 
 
 _EDITS = {"word_replace": _word_replace, "char_copy_move": _char_copy_move,
@@ -513,6 +521,9 @@ def generate_document(rng: np.random.Generator, size: int, sources: Sources, aut
             continue
         details.update(edit_details, q2=q2, grid_shift=list(shift), recompression=mode,
                        paste_box=[int(x0), int(y0), int(x1), int(y1)])
+        # the region is the forger's pasted box (what text-forgery datasets label)
+        region = np.zeros(mask.shape, np.uint8)
+        region[y0:y1, x0:x1] = 1
         return SynthSample(image, original, mask, kind, page.provenance, details,
-                           final_jpeg="high")
+                           final_jpeg="high", region=region)
     raise RuntimeError(f"could not generate a {kind} document sample at {size} px")

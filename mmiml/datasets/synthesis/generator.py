@@ -27,8 +27,9 @@ from mmiml import TASKS
 
 from ..manifest import write_manifest
 from .postprocess import post_process
+from .source_catalog import CATALOG_PATH, package_pins
 from .sources import Sources, load_sources
-from .types import SynthSample
+from .types import SynthSample, mask_iou
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SCHEMA = "mmiml-synthiml/1"
@@ -104,20 +105,25 @@ def make_sample(job: tuple[str, str, int]) -> dict[str, Any]:
     rng = sample_rng(_STATE["seed"], task, split, index)
     authentic = bool(rng.random() < _STATE["authentic_ratio"])
     sample = _STATE["generators"][task](rng, _STATE["size"], _STATE["sources"], authentic)
-    data, ext, mask, post = post_process(sample, rng)
+    data, ext, region, changed, post = post_process(sample, rng)
     stem = f"{task}_{split}_{index:05d}"
     out = Path(_STATE["out"])
     image_rel = f"images/{split}/{stem}{ext}"
     (out / image_rel).write_bytes(data)
-    mask_rel = None
-    if mask is not None:
-        mask_rel = f"masks/{split}/{stem}.png"
-        Image.fromarray((mask > 0).astype(np.uint8) * 255).save(out / mask_rel, compress_level=6)
-    mask_path = None if mask_rel is None else str(out / mask_rel)
-    return {"image": str(out / image_rel), "mask": mask_path,
-            "task": task, "source": "synthiml", "split": split,
-            "manipulation": sample.manipulation, "provenance": list(sample.provenance),
-            "details": _plain(sample.details), "post": _plain(post)}
+    record: dict[str, Any] = {"image": str(out / image_rel), "mask": None, "task": task,
+                              "source": "synthiml", "split": split}
+    if region is not None and changed is not None:
+        record["mask"] = _write_mask(out / f"masks/{split}/{stem}.png", region)
+        record["mask_changed"] = _write_mask(out / f"masks_changed/{split}/{stem}.png", changed)
+        record["mask_iou"] = round(mask_iou(region, changed), 4)
+    record.update({"manipulation": sample.manipulation, "provenance": list(sample.provenance),
+                   "details": _plain(sample.details), "post": _plain(post)})
+    return record
+
+
+def _write_mask(path: Path, mask: np.ndarray) -> str:
+    Image.fromarray((mask > 0).astype(np.uint8) * 255).save(path, compress_level=6)
+    return str(path)
 
 
 def make_probe_sample(job: tuple[str, str, int]) -> dict[str, Any]:
@@ -165,13 +171,19 @@ def make_synthiml(
     font_dirs: Sequence[str] = (),
     progress: bool = True,
     design: str = "tasks",
+    sources_cache: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write SynthIML under ``out_dir``; return the path of its combined manifest.
 
-    Writes ``images/<split>/``, ``masks/<split>/``, ``manifest.jsonl`` (all splits),
-    ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments and counts.
+    Writes ``images/<split>/``, ``masks/<split>/`` (the primary masks: the edited regions,
+    filled), ``masks_changed/<split>/`` (exactly the changed pixels; the four-task design),
+    ``manifest.jsonl`` (all splits; tampered records carry ``mask_changed`` and ``mask_iou``, the
+    IoU of the two masks), ``<split>.jsonl`` per split, and ``synthiml.json`` with the arguments,
+    counts and source and library versions.
     ``design='probe'`` writes the probe (``tasks`` must then be ``('natural',)``): images
     alternate between its two groups, and exactly ``authentic_ratio`` of each is authentic.
+    ``sources_cache`` is the folder of the fetched sources (default: ``$MMIML_SOURCES`` or
+    ``~/.cache/mmiml/sources``; ``tools/fetch_sources.py`` fills it).
     """
     if not 0.0 <= authentic_ratio <= 1.0:
         raise ValueError(f"authentic_ratio must be in [0, 1], got {authentic_ratio}")
@@ -186,23 +198,37 @@ def make_synthiml(
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "masks" / split).mkdir(parents=True, exist_ok=True)
-    sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs))
+        if design == "tasks":
+            (out / "masks_changed" / split).mkdir(parents=True, exist_ok=True)
+    sources = load_sources(tuple(photo_dirs), tuple(face_dirs), tuple(font_dirs),
+                           cache=sources_cache)
     jobs = [(task, split, i) for split in SPLITS for task in tasks
             for i in range(per_split.get(split, 0))]
     init_args = (sources, str(out), size, seed, authentic_ratio, design)
     records: list[dict[str, Any]] = []
     bar = _progress(len(jobs), progress)
-    if workers <= 1:
-        _init_worker(*init_args)
-        for job in jobs:
-            records.append(make_sample(job))
-            bar.update(1)
-    else:
-        ctx = mp.get_context("fork")  # workers inherit the loaded sources
-        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
-            for record in pool.imap(make_sample, jobs, chunksize=8):
-                records.append(record)
+    import cv2
+
+    # one OpenCV thread in the generating process(es): no oversubscription, no result that
+    # could depend on how a filter was split across threads. Set in the parent before the
+    # workers fork (changing it inside a forked child can hang on the parent's thread pool),
+    # and restored afterwards.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        if workers <= 1:
+            _init_worker(*init_args)
+            for job in jobs:
+                records.append(make_sample(job))
                 bar.update(1)
+        else:
+            ctx = mp.get_context("fork")  # workers inherit the loaded sources
+            with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+                for record in pool.imap(make_sample, jobs, chunksize=8):
+                    records.append(record)
+                    bar.update(1)
+    finally:
+        cv2.setNumThreads(threads)
     bar.close()
     write_manifest(records, out / "manifest.jsonl")
     for split in SPLITS:
@@ -214,6 +240,8 @@ def make_synthiml(
                  "photo_dirs": list(photo_dirs), "face_dirs": list(face_dirs),
                  "font_dirs": list(font_dirs)},
         "fonts": [name for name, _ in sources.fonts],
+        "source_packages": package_pins(),
+        "libraries": library_versions(),
         "counts": {split: sum(r["split"] == split for r in records) for split in SPLITS},
     }
     (out / "synthiml.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
@@ -260,12 +288,72 @@ def ensure_synthiml(
 
 
 def _code_digest() -> str:
+    """The generator's code, its source catalog and the versions of the libraries whose
+    output enters the bytes (a new Pillow may encode JPEG differently)."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(here.glob("*.py")):
+    for path in [*sorted(here.glob("*.py")), CATALOG_PATH]:
         h.update(path.read_bytes())
+    h.update(json.dumps(library_versions(), sort_keys=True).encode())
     return h.hexdigest()
 
 
-__all__ = ["DESIGNS", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",
+#: the libraries whose output enters SynthIML's bytes (JPEG and PNG coding, resampling,
+#: inpainting, random streams, fonts)
+BYTE_LIBRARIES: tuple[str, ...] = ("numpy", "pillow", "opencv-python", "scikit-image", "scipy")
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for name in BYTE_LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+#: content hashes of the ``smoke`` profile (seed 0) on the pinned stack: the reference that
+#: ``tests/test_synthiml_content_hash.py`` and ``make_synthetic.py --check-reference`` compare
+REFERENCE_PATH = Path(__file__).with_name("content_hashes.json")
+
+
+def content_hashes(manifest: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """``{split: {task: hash}}``: sha256 (16 hex) of each split's records and files
+    (:func:`mmiml.benchmark.provenance.test_data_hashes`), independent of where they lie."""
+    from mmiml.benchmark.provenance import test_data_hashes
+
+    return {split: test_data_hashes(manifest, split) for split in SPLITS}
+
+
+def write_reference(hashes: dict[str, dict[str, str]], path: Path = REFERENCE_PATH) -> None:
+    record = {"profile": "smoke", "seed": 0, "libraries": library_versions(),
+              "source_packages": package_pins(), "hashes": hashes}
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def compare_with_reference(hashes: dict[str, dict[str, str]], path: Path = REFERENCE_PATH
+                           ) -> list[str]:
+    """What differs from the committed reference, one phrase each (library versions first:
+    another Pillow or OpenCV may encode other bytes, which is a set-up problem, not a
+    generator change)."""
+    ref = json.loads(path.read_text())
+    problems = [f"{name} {have} installed, reference made with {want}"
+                for name, want in ref["libraries"].items()
+                if (have := library_versions().get(name)) != want]
+    problems += [f"source {name} {have}, reference {want}"
+                 for name, want in ref["source_packages"].items()
+                 if (have := package_pins().get(name)) != want]
+    for split, tasks in ref["hashes"].items():
+        for task, want in tasks.items():
+            have = hashes.get(split, {}).get(task)
+            if have != want:
+                problems.append(f"{split}/{task}: {have}, reference {want}")
+    return problems
+
+
+__all__ = ["DESIGNS", "REFERENCE_PATH", "compare_with_reference", "content_hashes",
+           "write_reference", "PROFILES", "Profile", "SPLITS", "ensure_synthiml", "make_synthiml",
            "profile_args", "split_counts"]

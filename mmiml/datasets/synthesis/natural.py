@@ -1,12 +1,24 @@
-"""Natural-image tampering for SynthIML: splicing, copy-move and inpainting (object removal).
+"""Natural-image tampering for SynthIML: splicing, copy-move, inpainting and resampling.
 
 Each manipulation is made the way a forger would make it, so that the traces are the ones real
-detectors rely on: the spliced donor is cropped at another scale (resampling), colour-matched
-towards the host and pasted with hard or feathered edges; copy-move warps a region of the same
-image (rotation + scaling, bilinear resampling); inpainting removes an object with
-``cv2.inpaint``. The mask is computed after compositing as the set of pixels whose value
-changed, so it marks exactly the altered pixels (feathered tails included where they round to
-a new value, unchanged pixels inside the region excluded).
+detectors rely on:
+
+* every host is a crop of a real photograph at a random position and scale, taken again by its
+  source's simulated camera (:mod:`.camera`: CFA and demosaicing, sensor noise, gamma, in-camera
+  JPEG on a shifted grid);
+* ``splice``: the donor comes from another photograph, so through another camera (another CFA,
+  noise level, gamma and JPEG grid), cropped at another scale, colour-matched towards the host
+  and pasted with a hard, feathered, semi-transparent (alpha) or Poisson-blended
+  (``cv2.seamlessClone``) edge;
+* ``copy_move``: a region of the same image, rotated, scaled and, half the time, relit (gain and
+  offset), pasted elsewhere;
+* ``inpaint``: an object removed by OpenCV's Telea or Navier-Stokes inpainting;
+* ``resample``: a region enlarged or shrunk in place (an object made bigger or smaller),
+  bilinear or bicubic.
+
+Regions are placed anywhere in the frame, and may be cut by its border (our choice: no
+location prior). Two masks come out (:class:`~.types.SynthSample`): the *region* the edit
+covered, filled (the primary mask, as real datasets label it), and the *changed pixels*.
 
 The helpers (:func:`blob_region`, :func:`feather_alpha`, :func:`colour_match`,
 :func:`composite`, :func:`changed_mask`) are shared with the face generator.
@@ -17,12 +29,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .camera import camera_profile, simulate_camera
 from .sources import Sources, procedural_background, random_crop
 from .types import SynthSample, changed_mask
 
-NATURAL_KINDS = ("splice", "copy_move", "inpaint")
-# Chance of a procedural host instead of a photo (our choice): variety beyond the few photos.
-PROCEDURAL_HOST_P = 0.1
+NATURAL_KINDS = ("splice", "copy_move", "inpaint", "resample")
 # Attempts before giving up on a non-empty mask (a draw can change nothing, e.g. a flat region).
 MAX_TRIES = 10
 
@@ -114,73 +125,149 @@ def draw_feather(rng: np.random.Generator, size: int) -> float:
 
 
 # ----------------------------------------------------------------------------- host and kinds
-def _host(rng: np.random.Generator, size: int, sources: Sources) -> tuple[str, np.ndarray]:
-    """A random photo crop (rescaled 1..3x of the fitted size), or sometimes a procedural
-    background."""
-    if not sources.photos or rng.random() < PROCEDURAL_HOST_P:
-        return procedural_background(rng, size)
+#: edge treatments of a splice, drawn uniformly (our choice)
+SPLICE_EDGES = ("hard", "feather", "alpha", "poisson")
+# a placed region keeps at least this share of its drawn area inside the frame
+MIN_INSIDE = 0.35
+
+
+def placed_region(rng: np.random.Generator, shape: tuple[int, int], area: float
+                  ) -> np.ndarray:
+    """A :func:`blob_region` whose centre is uniform over the whole frame, clipped by the
+    border (redrawn until at least :data:`MIN_INSIDE` of it is inside)."""
+    h, w = shape
+    for _ in range(20):
+        centre = (float(rng.uniform(0, h)), float(rng.uniform(0, w)))
+        region = blob_region(rng, shape, area, centre=centre)
+        if region.mean() >= MIN_INSIDE * area:
+            return region
+    return blob_region(rng, shape, area)
+
+
+def camera_crop(rng: np.random.Generator, sid: str, photo: np.ndarray, size: int,
+                scale_range: tuple[float, float]) -> tuple[np.ndarray, dict]:
+    """A crop of ``photo`` at a random position and scale, through the camera of ``sid``."""
+    crop = random_crop(photo, size, rng, scale_range)
+    return simulate_camera(crop, camera_profile(sid), rng)
+
+
+def _host(rng: np.random.Generator, size: int, sources: Sources
+          ) -> tuple[str, np.ndarray, dict]:
+    """A random photo crop (rescaled 1..3x of the fitted size) through its camera; a
+    procedural background only when there are no photos."""
+    if not sources.photos:
+        sid, img = procedural_background(rng, size)
+        return sid, img, {}
     sid, photo = sources.photo(rng)
-    return sid, random_crop(photo, size, rng, (1.0, 3.0))
+    img, record = camera_crop(rng, sid, photo, size, (1.0, 3.0))
+    return sid, img, record
+
+
+def _poisson(host: np.ndarray, donor: np.ndarray, region: np.ndarray, mixed: bool
+             ) -> np.ndarray | None:
+    """Poisson blending of ``donor`` into ``host`` inside ``region`` (``cv2.seamlessClone``;
+    None where OpenCV cannot solve). The images are padded by reflection first, so a region cut
+    by the frame's border still has a boundary to solve against."""
+    pad = 4
+    host_p = cv2.copyMakeBorder(host, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    donor_p = cv2.copyMakeBorder(donor, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    mask = cv2.copyMakeBorder((region * 255).astype(np.uint8), pad, pad, pad, pad,
+                              cv2.BORDER_CONSTANT, value=0)
+    ys, xs = np.nonzero(mask)
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+    # seamlessClone centres the mask's bounding box on ``p``: this keeps the donor in place
+    p = ((x0 + x1 + 1) // 2, (y0 + y1 + 1) // 2)
+    flag = cv2.MIXED_CLONE if mixed else cv2.NORMAL_CLONE
+    try:
+        out = cv2.seamlessClone(donor_p, host_p, mask, p, flag)
+    except cv2.error:
+        return None
+    out = np.ascontiguousarray(out[pad:-pad, pad:-pad])
+    # outside the region the host comes back unchanged (the solver may touch a 1 px seam)
+    outside = ~region.astype(bool)
+    out[outside] = host[outside]
+    return out
 
 
 def _splice(rng: np.random.Generator, size: int, sources: Sources, host_id: str,
-            host: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
-    # donor: another photo, cropped at another scale (its own resampling factor)
+            host: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+    # donor: another photo, cropped at another scale, through its own camera
     others = [i for i, (sid, _) in enumerate(sources.photos) if sid != host_id]
+    details: dict = {}
     if others:
         donor_id, donor_img = sources.photos[others[int(rng.integers(len(others)))]]
         donor_scale = float(rng.uniform(0.7, 4.0))
-        donor = random_crop(donor_img, size, rng, (donor_scale, donor_scale))
+        donor, cam = camera_crop(rng, donor_id, donor_img, size, (donor_scale, donor_scale))
+        details["donor_camera"] = cam
     else:
         donor_id, donor = procedural_background(rng, size)
         donor_scale = 1.0
     area = draw_area(rng)
-    region = blob_region(rng, (size, size), area)
-    # the donor crop is already at a random place: the object is cut where the region lies
+    region = placed_region(rng, (size, size), area)
     strength = float(rng.uniform(0.0, 1.0))
-    matched = colour_match(donor, host, strength, region, None)
-    feather = draw_feather(rng, size)
-    image = composite(host, matched, feather_alpha(region, feather))
-    details = {"area": float(region.mean()), "target_area": area, "feather": feather,
-               "donor_scale": donor_scale, "colour_match": strength}
-    return image, [donor_id], details
+    matched = np.clip(colour_match(donor, host, strength, region, None), 0, 255)
+    edge = SPLICE_EDGES[int(rng.integers(len(SPLICE_EDGES)))]
+    image = None
+    if edge == "poisson":
+        image = _poisson(host, matched.astype(np.uint8), region, bool(rng.random() < 0.3))
+        if image is None:
+            edge = "feather"
+    feather = 0.0
+    opacity = 1.0
+    if image is None:
+        if edge in ("feather", "alpha"):
+            feather = draw_feather(rng, size) or float(0.01 * size + 0.5)
+        if edge == "alpha":
+            opacity = float(rng.uniform(0.6, 0.95))
+        image = composite(host, matched, opacity * feather_alpha(region, feather))
+    details.update({"area": float(region.mean()), "target_area": area, "edge": edge,
+                    "feather": feather, "opacity": opacity, "donor_scale": donor_scale,
+                    "colour_match": strength})
+    return image, region, [donor_id], details
 
 
 def _copy_move(rng: np.random.Generator, size: int, host: np.ndarray
-               ) -> tuple[np.ndarray, list[str], dict]:
+               ) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
     area = draw_area(rng, 0.03, 0.20)
     scale = float(rng.uniform(0.7, 1.4))
     angle = float(rng.uniform(-45.0, 45.0)) if rng.random() < 0.7 else 0.0
     r = np.sqrt(area / np.pi) * size
-    # source centre anywhere the blob fits; target centre at least one radius away
+    # source centre anywhere the blob fits; target centre anywhere in the frame, at least one
+    # radius away
     margin = min(r, size / 2 - 1)
     src = rng.uniform(margin, size - margin, 2)
-    tmargin = min(r * scale, size / 2 - 1)
-    dst = rng.uniform(tmargin, size - tmargin, 2)
+    dst = rng.uniform(0, size, 2)
     for _ in range(8):
         if np.hypot(*(dst - src)) >= r:
             break
-        dst = rng.uniform(tmargin, size - tmargin, 2)
+        dst = rng.uniform(0, size, 2)
     region = blob_region(rng, (size, size), area, centre=(float(src[0]), float(src[1])))
     # rotation + scaling about the source centre, then translation to the target (x, y order)
     m = cv2.getRotationMatrix2D((float(src[1]), float(src[0])), angle, scale)
     m[:, 2] += (dst[1] - src[1], dst[0] - src[0])
     interp = cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_CUBIC
     warped = cv2.warpAffine(host, m, (size, size), flags=interp, borderMode=cv2.BORDER_REFLECT)
+    gain, offset = 1.0, 0.0
+    if rng.random() < 0.5:  # relit: the copy is brighter or darker than where it came from
+        gain, offset = float(rng.uniform(0.8, 1.2)), float(rng.uniform(-15, 15))
+        warped = np.clip(warped.astype(np.float32) * gain + offset, 0, 255)
     target = cv2.warpAffine(region.astype(np.float32), m, (size, size),
                             flags=cv2.INTER_LINEAR) > 0.5
+    if not target.any():  # moved out of the frame: keep the copy at its source's scale
+        target = region
     feather = draw_feather(rng, size)
     image = composite(host, warped, feather_alpha(target, feather))
     details = {"area": float(target.mean()), "scale": scale, "angle": angle, "feather": feather,
+               "gain": gain, "offset": offset,
                "source_centre": [float(v) for v in src], "target_centre": [float(v) for v in dst],
                "interpolation": "linear" if interp == cv2.INTER_LINEAR else "cubic"}
-    return image, [], details
+    return image, target, [], details
 
 
 def _inpaint(rng: np.random.Generator, size: int, host: np.ndarray
-             ) -> tuple[np.ndarray, list[str], dict]:
+             ) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
     area = draw_area(rng, 0.02, 0.15)
-    region = blob_region(rng, (size, size), area)
+    region = placed_region(rng, (size, size), area)
     # a forger's brush overshoots the object a little
     grow = int(rng.integers(0, 3))
     region_u8 = region.astype(np.uint8)
@@ -192,32 +279,57 @@ def _inpaint(rng: np.random.Generator, size: int, host: np.ndarray
                         cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS)
     details = {"area": float(region_u8.mean()), "method": method, "radius": radius,
                "grow": grow}
-    return image, [], details
+    return image, region_u8, [], details
+
+
+def _resample(rng: np.random.Generator, size: int, host: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+    """An object enlarged or shrunk in place: the content inside a region, warped about the
+    region's centre by a scale away from 1 and a small rotation."""
+    area = draw_area(rng, 0.03, 0.20)
+    region = placed_region(rng, (size, size), area)
+    ys, xs = np.nonzero(region)
+    cy, cx = float(ys.mean()), float(xs.mean())
+    scale = float(rng.uniform(1.15, 1.5)) if rng.random() < 0.5 else float(rng.uniform(0.7, 0.87))
+    angle = float(rng.uniform(-10.0, 10.0))
+    m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    interp = cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC
+    warped = cv2.warpAffine(host, m, (size, size), flags=interp, borderMode=cv2.BORDER_REFLECT)
+    feather = draw_feather(rng, size)
+    image = composite(host, warped, feather_alpha(region, feather))
+    details = {"area": float(region.mean()), "scale": scale, "angle": angle, "feather": feather,
+               "interpolation": "linear" if interp == cv2.INTER_LINEAR else "cubic"}
+    return image, region, [], details
 
 
 def generate_natural(rng: np.random.Generator, size: int, sources: Sources, authentic: bool,
                      kind: str | None = None) -> SynthSample:
     """One natural-image sample: authentic, or tampered by ``kind`` (random when None) among
-    ``splice``, ``copy_move``, ``inpaint``. The mask is exactly the changed pixels."""
+    :data:`NATURAL_KINDS`. The region is the edited area (filled), the mask exactly the changed
+    pixels; ``details['host_camera']`` records the host's camera."""
     if kind is not None and kind not in NATURAL_KINDS:
         raise ValueError(f"unknown natural kind {kind!r}; expected one of {NATURAL_KINDS}")
-    host_id, host = _host(rng, size, sources)
+    host_id, host, camera = _host(rng, size, sources)
     if authentic:
         return SynthSample(image=host, original=host, mask=None, manipulation="authentic",
-                           provenance=[host_id], details={})
+                           provenance=[host_id], details={"host_camera": camera})
     if kind is None:
         kind = NATURAL_KINDS[int(rng.integers(len(NATURAL_KINDS)))]
     for attempt in range(MAX_TRIES):
         if kind == "splice":
-            image, donors, details = _splice(rng, size, sources, host_id, host)
+            image, region, donors, details = _splice(rng, size, sources, host_id, host)
         elif kind == "copy_move":
-            image, donors, details = _copy_move(rng, size, host)
+            image, region, donors, details = _copy_move(rng, size, host)
+        elif kind == "inpaint":
+            image, region, donors, details = _inpaint(rng, size, host)
         else:
-            image, donors, details = _inpaint(rng, size, host)
+            image, region, donors, details = _resample(rng, size, host)
         mask = changed_mask(image, host)
         if mask.any():
             details["changed_area"] = float(mask.mean())
             details["attempts"] = attempt + 1
+            details["host_camera"] = camera
             return SynthSample(image=image, original=host, mask=mask, manipulation=kind,
-                               provenance=[host_id, *donors], details=details)
+                               provenance=[host_id, *donors], details=details,
+                               region=np.asarray(region, np.uint8))
     raise RuntimeError(f"{kind}: no pixel changed after {MAX_TRIES} attempts on {host_id}")

@@ -1,8 +1,9 @@
 """Global post-processing of SynthIML samples: resize, blur, noise, single or double JPEG.
 
 Applied to the whole image after tampering, as a sharing platform would, and recorded per sample
-in the manifest's ``post`` field. The mask follows resizing (nearest neighbour); blur, noise and
-JPEG leave it as is. Probabilities and ranges are our choice.
+in the manifest's ``post`` field. Both masks (the region and the changed pixels) follow resizing
+(nearest neighbour); blur, noise and JPEG leave them as they are. Probabilities and ranges
+are our choice.
 """
 
 from __future__ import annotations
@@ -36,20 +37,21 @@ def encode_png(img: np.ndarray) -> bytes:
 
 def post_process(
     sample: SynthSample, rng: np.random.Generator
-) -> tuple[bytes, str, np.ndarray | None, dict[str, Any]]:
-    """Return the encoded image, its extension, the (resized) mask and the ``post`` record."""
-    img, mask = sample.image, sample.mask
+) -> tuple[bytes, str, np.ndarray | None, np.ndarray | None, dict[str, Any]]:
+    """Return the encoded image, its extension, the (resized) region and changed-pixel masks
+    and the ``post`` record."""
+    img, mask, region = sample.image, sample.mask, sample.region
     post: dict[str, Any] = {}
     if rng.random() < 0.25:
         scale = float(rng.uniform(0.7, 0.95))
         h, w = img.shape[:2]
         nh, nw = max(16, round(h * scale)), max(16, round(w * scale))
         img = np.asarray(Image.fromarray(img).resize((nw, nh), Image.BILINEAR))
-        if mask is not None:
+        if mask is not None and region is not None:
             mask = np.asarray(Image.fromarray(mask).resize((nw, nh), Image.NEAREST))
-            if not mask.any():  # a tiny region can vanish: keep the sample honest
-                mask = sample.mask
-                img = sample.image
+            region = np.asarray(Image.fromarray(region).resize((nw, nh), Image.NEAREST))
+            if not mask.any() or not region.any():  # a tiny region can vanish: keep it honest
+                mask, region, img = sample.mask, sample.region, sample.image
                 scale = 1.0
         post["resize"] = round(scale, 4)
     if rng.random() < 0.2:
@@ -72,8 +74,8 @@ def post_process(
         qualities = [int(rng.integers(60, 101)), int(rng.integers(60, 101))]
     post["jpeg"] = qualities
     if not qualities:
-        return encode_png(img), ".png", mask, post
+        return encode_png(img), ".png", region, mask, post
     data = encode_jpeg(img, qualities[0])
     for q in qualities[1:]:
         data = encode_jpeg(decode(data), q)
-    return data, ".jpg", mask, post
+    return data, ".jpg", region, mask, post

@@ -21,8 +21,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .sources import Sources, random_crop
+from .natural import camera_crop
+from .sources import Sources
 from .types import SynthSample, changed_mask
+from .typography import draw_text, rerender_params, text_length
 
 __all__ = ["SCENE_TEXT_KINDS", "generate_scene_text"]
 
@@ -78,10 +80,11 @@ def _contrasting(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
 
 
 def _word_layer(text: str, x: float, base: float, font: ImageFont.FreeTypeFont,
-                canvas: tuple[int, int], homography: np.ndarray, size: int) -> np.ndarray:
+                canvas: tuple[int, int], homography: np.ndarray, size: int,
+                tracking: float = 0.0) -> np.ndarray:
     """One word drawn on the flat text canvas, then warped onto the photo."""
     layer = Image.new("L", canvas, 0)
-    ImageDraw.Draw(layer).text((x, base), text, font=font, fill=255, anchor="ls")
+    draw_text(ImageDraw.Draw(layer), x, base, text, font, 255, tracking)
     flat = np.asarray(layer, np.float32) / 255.0
     return cv2.warpPerspective(flat, homography, (size, size), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -106,9 +109,11 @@ def _compose(scene: _Scene, alphas: list[np.ndarray]) -> np.ndarray:
 
 
 def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene | None:
-    photo_id, photo = sources.photo(rng)
-    background = random_crop(photo, size, rng, (1.0, 2.0)).astype(np.float32)
-    px = max(8, round(size * rng.uniform(0.13, 0.24)))
+    photo_id, photo = sources.urban_photo(rng)
+    # the photo through its source's camera (as natural hosts)
+    crop, camera = camera_crop(rng, photo_id, photo, size, (1.0, 2.0))
+    background = crop.astype(np.float32)
+    px = max(8, round(size * rng.uniform(0.09, 0.22)))
     font_id, font = sources.font(rng, px)
     n_words = int(rng.integers(1, 4))
     texts = [str(rng.choice(_WORDS)) for _ in range(n_words)]
@@ -134,8 +139,11 @@ def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene
     lo, hi = quad.min(0), quad.max(0)
     if (hi - lo).max() > size - 2:
         return None
-    shift = np.array([rng.uniform(1 - lo[0], size - 1 - hi[0]),
-                      rng.uniform(1 - lo[1], size - 1 - hi[1])])
+    # anywhere in the frame, up to a third of the line outside it (signs are cut by the frame
+    # too): no location prior
+    out = (hi - lo) / 3
+    shift = np.array([rng.uniform(1 - lo[0] - out[0], size - 1 - hi[0] + out[0]),
+                      rng.uniform(1 - lo[1] - out[1], size - 1 - hi[1] + out[1])])
     quad += shift
     src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
     homography = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
@@ -159,11 +167,27 @@ def _make_scene(rng: np.random.Generator, size: int, sources: Sources) -> _Scene
     scene = _Scene(background, board_alpha, board_colour, alphas, text_colour,
                    np.empty(0, np.uint8), texts, xs, base, (cw, ch), homography, font_id, px,
                    opacity, [photo_id, font_id],
-                   {"texts": texts, "font": font_id, "font_px": px,
+                   {"texts": texts, "font": font_id, "font_px": px, "host_camera": camera,
                     "board": board_alpha is not None, "opacity": round(opacity, 3),
                     "homography": [[round(float(v), 5) for v in row] for row in homography]})
     scene.original = _to_u8(_compose(scene, alphas))
     return scene
+
+
+def _word_box(scene: _Scene, font: ImageFont.FreeTypeFont, x: float, width: float
+              ) -> np.ndarray:
+    """The word's box (its advance width by the font's ascent and descent, 1 px margin) on the
+    text canvas, warped onto the photo and filled: the region text datasets label."""
+    ascent, descent = font.getmetrics()
+    x0, x1 = x - 1.0, x + width + 1.0
+    y0, y1 = scene.base - ascent - 1.0, scene.base + descent + 1.0
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32)
+    quad = cv2.perspectiveTransform(corners, scene.homography)[0]
+    size = scene.original.shape[0]
+    box = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(box, np.round(quad * 16).astype(np.int32), 1, lineType=cv2.LINE_8,
+                       shift=4)
+    return box
 
 
 def _inpaint(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -196,15 +220,18 @@ def _tamper(rng: np.random.Generator, scene: _Scene, kind: str,
             sources: Sources) -> SynthSample | None:
     size = scene.original.shape[0]
     font = sources.font_named(scene.font_id, scene.px)
-    k = int(rng.integers(len(scene.texts)))
+    # only a word in view can be edited (a line may run off the frame)
+    visible = [i for i, a in enumerate(scene.word_alpha) if int((a > 0.1).sum()) >= 6]
+    if not visible:
+        return None
+    k = visible[int(rng.integers(len(visible)))]
     old_alpha = scene.word_alpha[k]
     original = scene.original
     details: dict[str, Any] = dict(scene.details, word_index=k, old_text=scene.texts[k])
     kernel = np.ones((3, 3), np.uint8)
 
     if kind == "text_erase":
-        erased = [k] if len(scene.texts) == 1 or rng.random() < 0.7 else \
-            list(range(len(scene.texts)))
+        erased = [k] if len(visible) == 1 or rng.random() < 0.7 else visible
         hole = cv2.dilate((np.maximum.reduce([scene.word_alpha[i] for i in erased]) > 0.02)
                           .astype(np.uint8), kernel)
         if scene.board_alpha is not None:  # repaint the board: its colour is known
@@ -213,6 +240,9 @@ def _tamper(rng: np.random.Generator, scene: _Scene, kind: str,
         else:
             filled = _inpaint(original, hole)
         region = hole.astype(bool)
+        labelled = np.maximum.reduce([_word_box(scene, font, scene.xs[i],
+                                                font.getlength(scene.texts[i]))
+                                      for i in erased]) | hole
         details.update(erased_words=erased, method="board" if scene.board_alpha is not None
                        else "inpaint_telea")
     else:
@@ -231,8 +261,13 @@ def _tamper(rng: np.random.Generator, scene: _Scene, kind: str,
                 if font.getlength(new) <= limit:
                     break
             details.update(new_text=new, altered_chars=picks)
-        new_alpha = _word_layer(new, scene.xs[k], scene.base, font, scene.canvas,
-                                scene.homography, size) * scene.opacity
+        # the forger re-types the word: a little off in size, place and spacing
+        render = rerender_params(rng, scene.px)
+        new_font = sources.font_named(scene.font_id, int(render["px"]))
+        new_alpha = _word_layer(new, scene.xs[k] + render["dx"], scene.base + render["dy"],
+                                new_font, scene.canvas, scene.homography, size,
+                                render["tracking"]) * scene.opacity
+        details["rerender"] = render
         # the ground under the edit: board repainted, or the old glyphs inpainted away
         if scene.board_alpha is not None:
             others = [a for i, a in enumerate(scene.word_alpha) if i != k]
@@ -244,12 +279,17 @@ def _tamper(rng: np.random.Generator, scene: _Scene, kind: str,
         # only where the glyphs differ (plus a 1 px seam): unchanged characters stay as they are
         region = cv2.dilate((np.abs(new_alpha - old_alpha) > 1e-3).astype(np.uint8),
                             kernel).astype(bool)
+        new_width = text_length(new, new_font, render["tracking"])
+        labelled = np.maximum(
+            _word_box(scene, font, scene.xs[k], font.getlength(scene.texts[k])),
+            _word_box(scene, new_font, scene.xs[k] + render["dx"], new_width)) | region
     image = original.copy()
     image[region] = filled[region]
     mask = changed_mask(image, original)
     if not mask.any():
         return None
-    return SynthSample(image, original, mask, kind, scene.provenance, details)
+    return SynthSample(image, original, mask, kind, scene.provenance, details,
+                       region=labelled.astype(np.uint8))
 
 
 def generate_scene_text(rng: np.random.Generator, size: int, sources: Sources, authentic: bool,
