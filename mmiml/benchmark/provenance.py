@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import platform
@@ -14,6 +13,7 @@ from typing import Any
 from mmengine.config import Config
 
 from mmiml.datasets.manifest import OPTIONAL_PATH_KEYS, read_manifest
+from mmiml.utils.versions import installed_versions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,13 +86,7 @@ def test_data_hashes(manifest: str | Path, split: str = "test") -> dict[str, str
 
 
 def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return {"python": platform.python_version(), **installed_versions(PACKAGES)}
 
 
 def machine() -> str:

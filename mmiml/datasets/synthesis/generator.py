@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from mmiml import TASKS
+from mmiml.utils.versions import installed_versions
 
 from ..manifest import write_manifest
 from .postprocess import post_process
@@ -304,15 +305,7 @@ BYTE_LIBRARIES: tuple[str, ...] = ("numpy", "pillow", "opencv-python", "scikit-i
 
 
 def library_versions() -> dict[str, str]:
-    import importlib.metadata
-
-    out = {}
-    for name in BYTE_LIBRARIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return installed_versions(BYTE_LIBRARIES)
 
 
 #: content hashes of the ``smoke`` profile (seed 0) on the pinned stack: the reference that
