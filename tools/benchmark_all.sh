@@ -6,7 +6,8 @@
 #                               [--seeds N] [--resume] [--force] [--jobs N]
 #                               [--results-root DIR] [--leaderboard DIR]
 #
-# Sets up .venv first (tools/setup_env.sh) unless PYTHON names an interpreter to use.
+# Sets up .venv first (tools/setup_env.sh) and fetches SynthIML's pinned sources
+# (tools/fetch_sources.py) unless PYTHON names an interpreter to use.
 # Default: the `cpu` profile (every model as its tiny twin on SynthIML `cpu`, 2 CPU cores).
 # Options other than --leaderboard go to tools/benchmark.py (see its --help). Exit status: that
 # of the benchmark (1 if any run failed, after the leaderboard is regenerated from what exists).
@@ -17,6 +18,8 @@ if [ -z "${PYTHON:-}" ]; then
   # from nothing: create or verify .venv (seconds once it exists; ~15 min the very first time)
   bash tools/setup_env.sh || { echo "benchmark_all: set-up failed (tools/setup_env.sh)" >&2; exit 2; }
   PY=.venv/bin/python
+  # SynthIML's pinned sources (downloaded once; a check of stamps afterwards)
+  "$PY" tools/fetch_sources.py || { echo "benchmark_all: SynthIML's sources could not be fetched (tools/fetch_sources.py)" >&2; exit 2; }
 else
   PY=$PYTHON
 fi
