@@ -258,3 +258,95 @@ def tree_digest(root: Path) -> str:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def benchmark_doc(model: str, seed: int = 0, *, name: str | None = None, iou: float = 0.3,
+                  gate: dict[str, tuple[float, float]] | None = None,
+                  spread: float | None = None, train_set: str = "joint",
+                  per_image: Mapping[str, Sequence[float]] | None = None,
+                  profile: str = "cpu") -> dict[str, Any]:
+    """A valid benchmark result (``mmiml-benchmark/1``) of a zoo model, every figure 0.5 but
+    IoU.
+
+    ``gate``: task -> (share routed, mean probability); ``spread``: DWD mixing spread (two
+    filters, K = 2; the first task's mix moved by it); ``per_image``: task -> every test image's
+    IoU (all tampered; ids ``<task>/NNNN.jpg``); the task's IoU is then their mean. The tasks
+    are those of ``per_image``, else all four (the training task alone for a single-task run).
+    """
+    import numpy as np
+
+    from mmiml import TASKS
+    from mmiml.benchmark.zoo import BY_KEY, OMNI
+    from mmiml.evaluation.result_json import FIGURE_KEYS
+
+    def scores(value: float, n: int = 10, **extra: Any) -> dict[str, Any]:
+        tampered = n - 2 if per_image is None else n
+        return {"num_images": n, "num_tampered": tampered, "num_authentic": n - tampered,
+                **dict.fromkeys(FIGURE_KEYS, 0.5), "pixel_iou_image": value, **extra}
+
+    tasks = list(per_image) if per_image else (list(TASKS) if train_set == "joint"
+                                               else [train_set])
+    per_task, records = {}, {}
+    for t in tasks:
+        extra: dict[str, Any] = {}
+        if gate:
+            extra = {"gate_fused_share": gate[t][0], "gate_num_images": 10,
+                     "gate_prob_mean": gate[t][1]}
+        if spread is not None:
+            shift = spread if t == tasks[0] else 0.0
+            extra["dwd_mix"] = [[0.2 + shift, 0.2 + shift], [0.4 + shift, 0.4 + shift]]
+        if per_image:
+            values = [round(float(v), 6) for v in per_image[t]]
+            n = len(values)
+            per_task[t] = scores(float(np.mean(values)), n, **extra)
+            per_task[t]["pixel_f1_image"] = float(np.mean(values))
+            records[t] = {"id": [f"{t}/{i:04d}.jpg" for i in range(n)], "tampered": [True] * n,
+                          "iou": values, "f1": values, "score": [0.5] * n}
+        else:
+            per_task[t] = scores(iou, **extra)
+    n_all = sum(s["num_images"] for s in per_task.values())
+    n_tamp = sum(s["num_tampered"] for s in per_task.values())
+    avg = scores(float(np.mean([s["pixel_iou_image"] for s in per_task.values()])), n_all,
+                 num_tampered=n_tamp, num_authentic=n_all - n_tamp)
+    if per_image:
+        avg["pixel_f1_image"] = avg["pixel_iou_image"]
+    if gate:
+        avg["gate_fused_share"] = float(np.mean([g[0] for g in gate.values()]))
+        avg["gate_prob_mean"] = float(np.mean([g[1] for g in gate.values()]))
+    if spread is not None:
+        avg["dwd_mix_spread"] = spread
+    ablation_of = (BY_KEY[model].ablation_of if model in BY_KEY
+                   else OMNI if model.startswith(OMNI + "-") else None)
+    result: dict[str, Any] = {
+        "schema": "mmiml-result/1", "num_images": n_all, "num_tampered": n_tamp,
+        "num_authentic": n_all - n_tamp,
+        "spec": {"threshold": 0.5, "authentic_policy": "exclude", "resolution": "original"},
+        "per_task": per_task, "avg": avg}
+    if per_image:
+        result["per_image"] = records
+    return {
+        "schema": "mmiml-benchmark/1", "profile": profile, "model": model,
+        "model_name": name or BY_KEY[model].name, "train_set": train_set, "seed": seed,
+        "kind": "ablation" if ablation_of else "model", "ablation_of": ablation_of, "note": "",
+        "config": None,
+        "budget": {"max_iters": 4, "batch_size": 2, "crop": 64,
+                   "description": "4 iterations x batch 2 at 64x64 px"},
+        "result": result,
+        "complexity": {"params_m": 1.0, "params_train_m": 1.0, "gflops": 0.1,
+                       "flops_input": "64x64"},
+        "throughput": {"train_images_per_s": 1.0, "test_images_per_s": 1.0},
+        "wall_time_s": {"train": 1.0, "test": 1.0, "total": 2.0},
+        "provenance": {"git_commit": "b" * 40, "code_hash": "c0de", "code_dirty": False,
+                       "config_hash": f"{model}-{seed}", "test_data": {t: "d474" for t in TASKS},
+                       "metric_schema": "mmiml-result/1", "metric_spec_version": "1",
+                       "packages": {"torch": "2"}, "machine": "test",
+                       "finished_at": "2026-01-01T00:00:00Z", "resumed": False},
+    }
+
+
+def write_benchmark_docs(folder: Path, docs: Sequence[Mapping[str, Any]]) -> None:
+    """Write each benchmark result as ``<model>__<train set>__seed<k>.json`` in ``folder``."""
+    from mmiml.benchmark.result import write_benchmark_result
+
+    for d in docs:
+        write_benchmark_result(d, folder / f"{d['model']}__{d['train_set']}__seed{d['seed']}.json")

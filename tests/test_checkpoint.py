@@ -262,7 +262,7 @@ def test_benchmark_test_records_the_checkpoint_without_machine_paths(tmp_path, m
     result; its path names no folder of the machine (committed result files)."""
     from helpers import ROOT, build_model, load_config
 
-    from mmiml.benchmark.run import _test
+    from mmiml.benchmark.run import evaluate_checkpoint as _test
     from mmiml.datasets.demo_splices import make_demo_splices
 
     cfg = load_config(ROOT / "configs/plain_convnext_uper/"

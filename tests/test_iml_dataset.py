@@ -14,7 +14,7 @@ from mmiml.datasets.iml_dataset import IMLDataset
 from mmiml.utils.errors import IMLDataError
 
 CONTRACT_KEYS = {
-    "img_path", "seg_map_path", "task", "task_id", "source", "split", "img_label",
+    "img_path", "sample_id", "seg_map_path", "task", "task_id", "source", "split", "img_label",
     "mask_inverted", "mask_threshold", "sample_idx", "label_map", "reduce_zero_label",
     "seg_fields",
 }
@@ -67,6 +67,7 @@ def test_data_info_follows_contract(tmp_path: Path, files: dict[str, str]) -> No
     info = ds.get_data_info(0)
     assert set(info) == CONTRACT_KEYS
     assert info["img_path"] == str(tmp_path / "a.png")
+    assert info["sample_id"] == "a.png"  # relative to the manifest: the same on every machine
     assert info["seg_map_path"] == str(tmp_path / "a_gt.png")
     assert (info["task"], info["task_id"], info["source"], info["split"]) == (
         "natural", 0, "toy", "test")

@@ -578,3 +578,65 @@ def test_validator_checks_groups_and_mixing_figures() -> None:
         edit(broken)
         with pytest.raises(ValueError, match=message):
             validate_result(broken)
+
+
+def test_per_image_figures_give_the_task_means_and_pair_by_id():
+    rng = np.random.default_rng(11)
+    samples = []
+    for i in range(6):
+        gt = np.zeros((16, 16), np.uint8)
+        if i % 3:  # images 0 and 3 authentic
+            gt[2:9, 3:12] = 1
+        samples.append(make_sample(gt, rng.random((16, 16)), name=f"n{i}"))
+    samples.append(make_sample(np.ones((8, 8), np.uint8), rng.random((8, 8)), task="face",
+                               name="f0"))
+    res = run(samples, batch=4)
+    rec = res["per_image"]["natural"]
+    assert rec["id"] == [f"n{i}.png" for i in range(6)]  # no sample_id: the file name
+    assert rec["tampered"] == [False, True, True, False, True, True]
+    assert [v is None for v in rec["iou"]] == [True, False, False, True, False, False]
+    for i in (1, 2, 4, 5):
+        f1, iou = ref_f1_iou(samples[i].pred_prob.data[0].numpy(),
+                             samples[i].gt_sem_seg.data[0].numpy())
+        assert rec["iou"][i] == pytest.approx(iou, abs=1e-6)
+        assert rec["f1"][i] == pytest.approx(f1, abs=1e-6)
+    assert np.mean([v for v in rec["iou"] if v is not None]) == pytest.approx(
+        res["per_task"]["natural"]["pixel_iou_image"], abs=1e-6)
+    assert rec["score"][0] == pytest.approx(float(samples[0].pred_prob.data.max()), abs=1e-6)
+    assert list(res["per_image"]) == ["natural", "face"]
+    # empty_is_one: authentic images get a figure too
+    res1 = run(samples, authentic_policy="empty_is_one")
+    assert all(v is not None for v in res1["per_image"]["natural"]["iou"])
+
+
+def test_per_image_uses_the_sample_id_and_refuses_a_repeated_one():
+    gt = np.ones((8, 8), np.uint8)
+    a, b = make_sample(gt, np.full((8, 8), 0.9), name="x"), make_sample(gt, np.zeros((8, 8)),
+                                                                        name="y")
+    a.set_metainfo({"sample_id": "images/natural/test/x.jpg"})
+    b.set_metainfo({"sample_id": "images/natural/test/y.jpg"})
+    assert run([a, b])["per_image"]["natural"]["id"] == ["images/natural/test/x.jpg",
+                                                         "images/natural/test/y.jpg"]
+    b.set_metainfo({"sample_id": "images/natural/test/x.jpg"})
+    with pytest.raises(IMLDataError, match="occurs twice"):
+        run([a, b])
+    assert "per_image" not in run([a], per_image=False)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r["per_image"]["natural"]["iou"].pop(), "entries for"),
+    (lambda r: r["per_image"]["natural"]["iou"].__setitem__(0, None), "null for a tampered"),
+    (lambda r: r["per_image"]["natural"]["iou"].__setitem__(0, 0.0), "mean"),
+    (lambda r: r["per_image"]["natural"]["id"].__setitem__(1, r["per_image"]["natural"]["id"][0]),
+     "appears twice"),
+    (lambda r: r["per_image"].__setitem__("face", r["per_image"]["natural"]), "not in per_task"),
+])
+def test_validator_refuses_inconsistent_per_image_lists(edit, message):
+    gt = np.ones((8, 8), np.uint8)
+    res = run([make_sample(gt, np.full((8, 8), 0.9), name="a"),
+               make_sample(gt, np.full((8, 8), 0.7), name="b")])
+    validate_result(res)
+    res = json.loads(json.dumps(res))
+    edit(res)
+    with pytest.raises(ValueError, match=message):
+        validate_result(res)

@@ -12,72 +12,24 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
-from helpers import ROOT
+from helpers import ROOT, benchmark_doc, write_benchmark_docs
 
 from mmiml import TASKS
 from mmiml.benchmark import report
-from mmiml.benchmark.result import load_results, write_benchmark_result
-from mmiml.benchmark.zoo import BY_KEY, JOINT, OMNI, ZOO, ZooModel
-from mmiml.evaluation.result_json import FIGURE_KEYS, validate_result
+from mmiml.benchmark.result import load_results
+from mmiml.benchmark.zoo import BY_KEY, OMNI, ZOO, ZooModel
+from mmiml.evaluation.result_json import validate_result
 
 RETIRED = f"{OMNI}-ae-off"  # split into two rows by the patched zoo below
 
 
-def _scores(iou: float, **extra: Any) -> dict[str, Any]:
-    return {"num_images": 10, "num_tampered": 8, "num_authentic": 2,
-            **dict.fromkeys(FIGURE_KEYS, 0.5), "pixel_iou_image": iou, **extra}
-
-
-def _doc(model: str, seed: int = 0, *, name: str | None = None, iou: float = 0.3,
-         gate: dict[str, tuple[float, float]] | None = None,
-         spread: float | None = None) -> dict[str, Any]:
-    """A joint-trained benchmark result; ``gate``: task -> (share routed, mean probability)."""
-    per_task = {}
-    for t in TASKS:
-        extra: dict[str, Any] = {}
-        if gate:
-            extra = {"gate_fused_share": gate[t][0], "gate_num_images": 10,
-                     "gate_prob_mean": gate[t][1]}
-        if spread is not None:  # two filters, K = 2; the first task's mix moved by ``spread``
-            shift = spread if t == TASKS[0] else 0.0
-            extra["dwd_mix"] = [[0.2 + shift, 0.2 + shift], [0.4 + shift, 0.4 + shift]]
-        per_task[t] = _scores(iou, **extra)
-    avg = _scores(iou, num_images=40, num_tampered=32, num_authentic=8)
-    if gate:
-        avg["gate_fused_share"] = float(np.mean([g[0] for g in gate.values()]))
-        avg["gate_prob_mean"] = float(np.mean([g[1] for g in gate.values()]))
-    if spread is not None:
-        avg["dwd_mix_spread"] = spread
-    ablation_of = (BY_KEY[model].ablation_of if model in BY_KEY
-                   else OMNI if model.startswith(OMNI + "-") else None)
-    return {
-        "schema": "mmiml-benchmark/1", "profile": "cpu", "model": model,
-        "model_name": name or BY_KEY[model].name, "train_set": JOINT, "seed": seed,
-        "kind": "ablation" if ablation_of else "model", "ablation_of": ablation_of, "note": "",
-        "config": None,
-        "budget": {"max_iters": 4, "batch_size": 2, "crop": 64,
-                   "description": "4 iterations x batch 2 at 64x64 px"},
-        "result": {"schema": "mmiml-result/1", "num_images": 40, "num_tampered": 32,
-                   "num_authentic": 8, "spec": {"threshold": 0.5, "authentic_policy": "exclude",
-                                                "resolution": "original"},
-                   "per_task": per_task, "avg": avg},
-        "complexity": {"params_m": 1.0, "params_train_m": 1.0, "gflops": 0.1,
-                       "flops_input": "64x64"},
-        "throughput": {"train_images_per_s": 1.0, "test_images_per_s": 1.0},
-        "wall_time_s": {"train": 1.0, "test": 1.0, "total": 2.0},
-        "provenance": {"git_commit": "b" * 40, "code_hash": "c0de", "code_dirty": False,
-                       "config_hash": f"{model}-{seed}", "test_data": {t: "d474" for t in TASKS},
-                       "metric_schema": "mmiml-result/1", "metric_spec_version": "1",
-                       "packages": {"torch": "2"}, "machine": "test",
-                       "finished_at": "2026-01-01T00:00:00Z", "resumed": False},
-    }
+def _doc(model: str, seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+    return benchmark_doc(model, seed, **kwargs)
 
 
 def _write(folder: Path, docs: list[dict[str, Any]]) -> None:
-    for d in docs:
-        write_benchmark_result(d, folder / f"{d['model']}__{d['train_set']}__seed{d['seed']}.json")
+    write_benchmark_docs(folder, docs)
 
 
 def _gate(shares: tuple[float, ...], probs: tuple[float, ...]) -> dict[str, tuple[float, float]]:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from mmiml.benchmark import report  # noqa: E402
+from mmiml.benchmark import report, significance  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES  # noqa: E402
 from mmiml.benchmark.result import load_results  # noqa: E402
 from mmiml.benchmark.zoo import BY_KEY, ZOO  # noqa: E402
@@ -92,6 +92,34 @@ def _provenance(docs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _all_dashes(table: pd.DataFrame) -> bool:
+    cols = [c for c in table.columns if c.startswith("Δ")]
+    return bool(cols) and bool((table[cols] == "-").all().all())
+
+
+def _intervals(docs: list[dict[str, Any]]) -> list[str]:
+    """The comparisons with their 95% paired bootstrap intervals (``-``: no per-image figures
+    on one side)."""
+    table = significance.comparisons_table(docs)
+    if table.empty:
+        return []
+    seeds = {len(significance.runs_of(docs, m)) for m in significance.joint_models(docs)}
+    caveat = ("With one seed per model an interval covers the draw of test images only, not "
+              "retraining: it is too narrow for a claim about a method. "
+              if seeds == {1} else "")
+    if _all_dashes(table):
+        return ["### Differences with 95% intervals", "",
+                "None yet: no jointly trained model's result files keep per-image figures "
+                "(written before they were recorded); a rerun gives them.", ""]
+    return ["### Differences with 95% intervals", "",
+            "B − A in IoU points (x100), per task and averaged over tasks, with the 95% paired "
+            "bootstrap interval over test images (and over seeds, drawn per model); **bold**: "
+            "the interval excludes 0. seeds: runs of A / B. `-`: a side keeps no per-image "
+            f"figures (a result written before they were recorded). {caveat}"
+            "[docs/metrics.md](../docs/metrics.md), \"Intervals and shared ranks\".", "",
+            report.to_markdown(table), ""]
+
+
 def _stray_count(stray: list[dict[str, Any]]) -> str:
     n = len(stray)
     return f"{n} result file{'s' if n != 1 else ''} of {'a model' if n == 1 else 'models'}"
@@ -125,6 +153,15 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
         lines += [f"{prof.description[0].upper()}{prof.description[1:]}.", ""]
     not_in_zoo = (f" {_stray_count(stray)} no longer in the zoo: in no table, listed under "
                   "\"Results of models not in the zoo\"." if stray else "")
+    means = report.joint_means(df)
+    ranks = significance.rank_labels(docs, list(means), means) if means else None
+    rank_note = (
+        "Ranks: models whose average IoU differs by less than the 95% paired bootstrap interval "
+        "can tell apart share a rank range (\"2–4\"; [docs/metrics.md](../docs/metrics.md), "
+        "\"Intervals and shared ranks\")." if ranks is not None else
+        "Ranks: by mean average IoU only; some result files keep no per-image figures (written "
+        "before they were recorded), so no interval can separate or merge the ranks; a rerun "
+        "gives them.")
     lines += [
         *_missing_runs(profile, prof, docs),
         f"Reproduce: `bash tools/benchmark_all.sh --profile {profile}`. "
@@ -140,11 +177,12 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
         "### Joint training: per-task IoU and F1",
         "",
         "Models trained once on all four tasks (sampled 10:5:2:20), ranked by average IoU; "
-        "*italic* rows are training-free lower bounds.",
+        f"*italic* rows are training-free lower bounds. {rank_note}",
         "",
-        report.to_markdown(report.ranked_table(df, MAIN_METRICS)),
+        report.to_markdown(report.ranked_table(df, MAIN_METRICS, rank_labels=ranks)),
         "",
     ]
+    lines += _intervals(docs)
     bars = report.plot_iou_bars(df, out / profile / "iou_per_task.png",
                                 f"{profile}: IoU per task, joint training")
     if bars:
@@ -162,6 +200,12 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
               "Points (x100) of IoU and F1: the joint model on task t minus the model trained on "
               "t alone, tested on t. Negative = joint training costs that task; `mean` over the "
               "tasks compared.", "", report.to_markdown(report.degradation_table(df)), ""]
+    deg_ci = significance.degradation_differences(docs)
+    if not deg_ci.empty and not _all_dashes(deg_ci):
+        lines += ["The same IoU differences with their 95% paired bootstrap intervals (joint "
+                  "against single-task runs on the task's test images; **bold**: excludes 0; "
+                  "`-`: a side keeps no per-image figures).", "",
+                  report.to_markdown(deg_ci), ""]
     chart = report.plot_degradation(deg, out / profile / "degradation.png",
                                     f"{profile}: joint − single-task IoU")
     if chart:
@@ -173,6 +217,11 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
                       "The full model and the ablations the model zoo defines: IoU per task, "
                       "mean over seeds; in brackets the change against the full model, in "
                       "points; `-`: not run.", "", report.to_markdown(ablations), ""]
+            ab_ci = significance.ablation_differences(docs, full)
+            if not ab_ci.empty and not _all_dashes(ab_ci):
+                lines += ["Each ablation minus the full model with the 95% paired bootstrap "
+                          "interval (**bold**: excludes 0; `-`: not run, or no per-image "
+                          "figures).", "", report.to_markdown(ab_ci), ""]
     mechanisms = report.mechanism_table(df)
     if not mechanisms.empty:
         lines += ["### Modal Gate routing and DWD mixing", "",

@@ -92,15 +92,27 @@ def _seeds(df: pd.DataFrame) -> pd.Series:
     return df[df["task"] == AVG].groupby("model", sort=False)["seed"].nunique()
 
 
+def joint_means(df: pd.DataFrame, metric: str = "pixel_iou_image") -> dict[str, float]:
+    """Model -> mean over seeds of the average ``metric``, jointly trained models (the order
+    of the main table)."""
+    joint = df[(df["train_set"] == JOINT) & (df["kind"] == "model")]
+    return {str(k): float(v) for k, v in _avg_of(joint, metric).items()} if not joint.empty \
+        else {}
+
+
 def _avg_of(df: pd.DataFrame, metric: str) -> pd.Series:
     return df[df["task"] == AVG].groupby("model", sort=False)[metric].mean()
 
 
 def ranked_table(df: pd.DataFrame, metrics: Sequence[tuple[str, str]], *,
                  rank_by: str = "pixel_iou_image", include_lower_bounds: bool = True,
-                 digits: int = 3) -> pd.DataFrame:
+                 digits: int = 3, rank_labels: Mapping[str, str] | None = None
+                 ) -> pd.DataFrame:
     """Joint-trained models ranked by their average ``rank_by``; per-task columns for each
-    (metric, label); lower bounds appended as reference rows."""
+    (metric, label); lower bounds appended as reference rows.
+
+    ``rank_labels`` (model -> label such as ``"2–4"``, ``mmiml.benchmark.significance``)
+    replaces the plain ranks 1..N when given."""
     joint = df[(df["train_set"] == JOINT) & (df["kind"] == "model")]
     if joint.empty:
         return pd.DataFrame()
@@ -115,7 +127,10 @@ def ranked_table(df: pd.DataFrame, metrics: Sequence[tuple[str, str]], *,
     seeds = _seeds(joint)
     table.insert(0, "seeds", [int(seeds[m]) for m in table.index])
     table.insert(0, "model", [names[m] for m in table.index])
-    table.insert(0, "rank", [str(i) for i in range(1, len(table) + 1)])
+    if rank_labels is not None:
+        table.insert(0, "rank", [rank_labels[m] for m in table.index])
+    else:
+        table.insert(0, "rank", [str(i) for i in range(1, len(table) + 1)])
     if include_lower_bounds:
         lb = df[df["kind"] == "lower_bound"]
         if not lb.empty:

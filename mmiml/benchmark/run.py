@@ -112,8 +112,8 @@ def _train(cfg: Config, work_dir: Path, resume: bool, launcher: str = "none"
     return {"train_wall_s": wall, "train_images_per_s": ips, "resumed": resumed}
 
 
-def _test(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
-          ) -> tuple[dict[str, Any] | None, float, int]:
+def evaluate_checkpoint(cfg: Config, work_dir: Path, checkpoint: Path, launcher: str = "none"
+                        ) -> tuple[dict[str, Any] | None, float, int]:
     """Test ``checkpoint`` as tools/test.py does (loaded strictly, training-only branches
     dropped); return the metric result with its ``checkpoint`` block (``None`` on the ranks
     other than 0 of a distributed run), wall time and the number of test images."""
@@ -263,7 +263,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
     if not re.search(rf"iter_{cfg.train_cfg.max_iters}\.pth$", checkpoint.name):
         raise CheckpointError(checkpoint, f"training stopped before iteration "
                                           f"{cfg.train_cfg.max_iters} (see the log in {work})")
-    result, test_wall, n_test = _test(cfg, work, checkpoint, launcher)
+    result, test_wall, n_test = evaluate_checkpoint(cfg, work, checkpoint, launcher)
     if result is None:
         return None
     crop = crop_of(cfg)

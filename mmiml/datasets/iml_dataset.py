@@ -11,7 +11,7 @@ from mmseg.registry import DATASETS
 
 from mmiml import TASKS
 from mmiml.datasets.io import check_entry, resolve_max_pixels
-from mmiml.datasets.manifest import SPLITS, read_manifest
+from mmiml.datasets.manifest import SPLITS, read_manifest, sample_id
 from mmiml.utils.errors import IMLDataError
 
 __all__ = ["IMLDataset"]
@@ -22,7 +22,8 @@ class IMLDataset(BaseSegDataset):
     """Samples listed in an mmiml manifest (JSON lines; see ``docs/data_contract.md``).
 
     Each data_info holds ``img_path``, ``seg_map_path`` (None for authentic images), ``task``,
-    ``task_id``, ``source``, ``split``, ``img_label`` (1 when a mask is given), ``mask_inverted``,
+    ``task_id``, ``sample_id`` (the image's path relative to the manifest's folder), ``source``,
+    ``split``, ``img_label`` (1 when a mask is given), ``mask_inverted``,
     ``mask_threshold``, plus mmseg's ``label_map``, ``reduce_zero_label`` and ``seg_fields``;
     ``group`` only for entries that have one (``PackIMLInputs`` packs it into the metainfo, and
     the metric scores each group on its own); ``sample_idx`` is added by mmengine when a sample
@@ -147,6 +148,8 @@ class IMLDataset(BaseSegDataset):
                     continue
             info = dict(
                 img_path=entry["image"],
+                # stable across machines and checkouts: pairs one image's figures of two runs
+                sample_id=sample_id(entry["image"], self.ann_file),
                 seg_map_path=entry["mask"],
                 task=entry["task"],
                 task_id=TASKS.index(entry["task"]),

@@ -77,6 +77,16 @@ def _resolve(folder: str, p: str) -> str:
     return os.path.normpath(os.path.join(folder, os.path.expanduser(p)))
 
 
+def sample_id(image: str, manifest: str | os.PathLike[str]) -> str:
+    """An image's id: its path relative to the manifest's folder, with ``/`` (the same on every
+    machine and checkout; the absolute path where no relative one exists, another drive)."""
+    folder = os.path.dirname(os.path.abspath(manifest))
+    try:
+        return os.path.relpath(os.path.abspath(image), folder).replace(os.sep, "/")
+    except ValueError:
+        return os.path.abspath(image)
+
+
 def read_manifest(
     path: str | os.PathLike,
     *,

@@ -59,6 +59,15 @@ EXTRA_FIGURE_KEYS: tuple[str, ...] = (
 """Figures mmiml adds (docs/metrics.md: every pixel figure in both aggregations)."""
 
 _FIGURE = {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0}
+
+PER_IMAGE_KEYS: tuple[str, ...] = ("id", "tampered", "iou", "f1", "score")
+"""``per_image.<task>``: parallel lists in test-set order. ``id``: the image's path relative to
+its manifest; ``iou``/``f1``: the image's pixel figures (null where the image is not in the pixel
+set: authentic images under ``exclude``); ``score``: its image-level score."""
+
+PER_IMAGE_DIGITS = 6
+"""Per-image figures are rounded to this many decimals (the file stays small; the means of the
+task are computed before rounding)."""
 _COUNT = {"type": "integer", "minimum": 0}
 _UNIT = {"type": "number", "minimum": 0.0, "maximum": 1.0}
 
@@ -146,6 +155,23 @@ RESULT_SCHEMA: dict[str, Any] = {
             "additionalProperties": _SCORES,
         },
         "num_ungrouped": _COUNT,
+        # every test image's own figures, per task, for paired statistics across result files
+        # (mmiml.evaluation.bootstrap); optional: files written before it lack it
+        "per_image": {
+            "type": "object",
+            "propertyNames": {"enum": list(TASKS)},
+            "additionalProperties": {
+                "type": "object",
+                "required": list(PER_IMAGE_KEYS),
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    "tampered": {"type": "array", "items": {"type": "boolean"}},
+                    **{k: {"type": "array", "items": _FIGURE} for k in ("iou", "f1")},
+                    "score": {"type": "array", "items": {"type": "number"}},
+                },
+            },
+        },
         "checkpoint": _CHECKPOINT,
     },
 }
@@ -273,6 +299,44 @@ def _check_mixes(d: Mapping[str, Any]) -> None:
                          f"give {expected:.6g}")
 
 
+def _check_per_image(d: Mapping[str, Any]) -> None:
+    """Each task's per-image lists: one entry per test image of the task, unique ids, figures
+    exactly where the image is in the pixel set, and means that give the task's figures."""
+    per_image = d.get("per_image")
+    if per_image is None:
+        return
+    policy = d["spec"]["authentic_policy"]
+    for task, rec in per_image.items():
+        where = f"result.per_image.{task}"
+        scores = d["per_task"].get(task)
+        if scores is None:
+            raise ValueError(f"{where}: task not in per_task")
+        n = scores["num_images"]
+        for key in PER_IMAGE_KEYS:
+            if len(rec[key]) != n:
+                raise ValueError(f"{where}.{key}: {len(rec[key])} entries for {n} images")
+        if len(set(rec["id"])) != n:
+            dup = next(i for i in rec["id"] if rec["id"].count(i) > 1)
+            raise ValueError(f"{where}.id: {dup!r} appears twice")
+        if sum(rec["tampered"]) != scores.get("num_tampered", sum(rec["tampered"])):
+            raise ValueError(f"{where}.tampered: {sum(rec['tampered'])} tampered, but "
+                             f"num_tampered is {scores['num_tampered']}")
+        for key in ("iou", "f1"):
+            for i, (value, tampered) in enumerate(zip(rec[key], rec["tampered"], strict=True)):
+                in_pixel_set = tampered or policy != "exclude"
+                if (value is None) == in_pixel_set:
+                    state = "null" if value is None else "a figure"
+                    raise ValueError(f"{where}.{key}[{i}]: {state} for "
+                                     f"{'a tampered' if tampered else 'an authentic'} image "
+                                     f"under authentic_policy {policy!r}")
+            values = [v for v in rec[key] if v is not None]
+            mean = scores.get(f"pixel_{key}_image")
+            if values and mean is not None and abs(float(np.mean(values)) - mean) > \
+                    10 ** -(PER_IMAGE_DIGITS - 1):
+                raise ValueError(f"{where}.{key}: mean {np.mean(values):.6f}, but "
+                                 f"per_task.{task}.pixel_{key}_image is {mean:.6f}")
+
+
 def validate_result(d: Mapping[str, Any]) -> None:
     """Validate a result dict against RESULT_SCHEMA and its cross-field rules.
 
@@ -302,6 +366,7 @@ def validate_result(d: Mapping[str, Any]) -> None:
     elif "num_ungrouped" in d:
         raise ValueError("result.num_ungrouped: given without per_group")
     _check_mixes(d)
+    _check_per_image(d)
     if "skipped" in d and "num_skipped" in d and len(d["skipped"]) != d["num_skipped"]:
         raise ValueError(f"result.num_skipped: {d['num_skipped']} != len(skipped) "
                          f"{len(d['skipped'])}")

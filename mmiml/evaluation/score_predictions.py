@@ -19,7 +19,7 @@ from mmiml.datasets.io import (
     resolve_max_pixels,
     tampered_mask_findings,
 )
-from mmiml.datasets.manifest import read_manifest
+from mmiml.datasets.manifest import read_manifest, sample_id
 from mmiml.evaluation.metrics.iml_metric import IMLMetric
 from mmiml.utils.errors import IMLDataError
 
@@ -168,7 +168,8 @@ def _ground_truth(entry: dict[str, Any], max_pixels: int | None = None) -> np.nd
 
 
 def _sample(entry: dict[str, Any], pred_path: Path, resize: bool,
-            max_pixels: int | None = None) -> SegDataSample:
+            max_pixels: int | None = None, manifest: str | os.PathLike[str] | None = None
+            ) -> SegDataSample:
     gt = _ground_truth(entry, max_pixels)
     prob = load_prediction(pred_path, max_pixels=max_pixels)
     if prob.shape != gt.shape and not resize:
@@ -177,6 +178,7 @@ def _sample(entry: dict[str, Any], pred_path: Path, resize: bool,
                                       f"{gt.shape[1]}x{gt.shape[0]}; pass --resize to resize it")
     sample = SegDataSample(metainfo={
         "img_path": entry["image"],
+        **({"sample_id": sample_id(entry["image"], manifest)} if manifest is not None else {}),
         "seg_map_path": entry["mask"],
         "task": entry["task"],
         "source": entry.get("source"),
@@ -238,7 +240,7 @@ def score(
                 continue
             raise IMLDataError(entry["image"], f"no prediction named {stem}.png or {stem}.npy "
                                                f"under {pred_dir} (use --skip-missing to skip)")
-        batch.append(_sample(entry, pred_path, resize, max_pixels))
+        batch.append(_sample(entry, pred_path, resize, max_pixels, manifest))
         if len(batch) == BATCH:
             metric.process(None, batch)
             batch = []

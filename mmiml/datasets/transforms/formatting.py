@@ -18,6 +18,7 @@ __all__ = ["PackIMLInputs"]
 
 DEFAULT_META_KEYS: tuple[str, ...] = (
     "img_path",
+    "sample_id",  # the image's path relative to its manifest (IMLDataset)
     "seg_map_path",
     "ori_shape",
     "img_shape",

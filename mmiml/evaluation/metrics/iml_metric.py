@@ -18,7 +18,10 @@ Binding spec: ``docs/metrics.md``. In short:
   (``gate_fused``) and probability (``gate_prob``), and the Dynamic Weight Filters' mixing
   weights (``dwd_mix``), averaged per task and group; ``avg.dwd_mix_spread`` says how far apart
   the tasks' mean mixing weights lie;
-- undefined figures are ``None`` (JSON null), never 0; the macro average skips them.
+- undefined figures are ``None`` (JSON null), never 0; the macro average skips them;
+- ``per_image``: every image's own IoU, F1 and score per task, keyed by its ``sample_id`` (its
+  path relative to the manifest), for paired statistics across models
+  (:mod:`mmiml.evaluation.bootstrap`).
 
 ``process`` keeps one compact entry per image (confusion counts, histogram, score), never a map,
 so mmengine's ``collect_results`` + truncation to the dataset size scores every image once.
@@ -43,6 +46,7 @@ from mmiml.evaluation.result_json import (
     COUNT_KEYS,
     EXTRA_FIGURE_KEYS,
     FIGURE_KEYS,
+    PER_IMAGE_DIGITS,
     SCHEMA_ID,
     dwd_mix_spread,
     format_task_table,
@@ -106,6 +110,7 @@ class IMLMetric(BaseMetric):
         num_bins: histogram bins for pixel AUC and best-F1 (thresholds ``k / num_bins``).
         out_file: when set, the full result JSON is written there after each evaluation.
         default_task: task of samples whose metainfo lacks ``task`` (None: that is an error).
+        per_image: keep every image's IoU, F1 and score in the result (``per_image``).
         log_table: log the per-task table through mmengine's logger after each evaluation.
         collect_device, prefix, collect_dir: see ``mmengine.evaluator.BaseMetric``.
     """
@@ -121,6 +126,7 @@ class IMLMetric(BaseMetric):
         num_bins: int = 1000,
         out_file: str | None = None,
         default_task: str | None = None,
+        per_image: bool = True,
         log_table: bool = True,
         collect_device: str = "cpu",
         prefix: str | None = None,
@@ -148,6 +154,7 @@ class IMLMetric(BaseMetric):
         self.num_bins = int(num_bins)
         self.out_file = out_file
         self.default_task = default_task
+        self.per_image = per_image
         self.log_table = log_table
         self.last_result: dict[str, Any] | None = None
 
@@ -277,6 +284,9 @@ class IMLMetric(BaseMetric):
             extra = {"gate_fused": gate_fused, "gate_prob": gate_prob,
                      "dwd_mix": self._dwd_mix(sample, img_path),
                      "group": self._group(sample, img_path)}
+            # the manifest-relative path (IMLDataset); the file name for other datasets
+            extra["sample_id"] = str(_field(sample, "sample_id") or img_path.replace("\\", "/")
+                                     .rsplit("/", 1)[-1])
             prepared.append((str(task), img_path, prob, gt, extra))
 
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -469,7 +479,32 @@ class IMLMetric(BaseMetric):
         if by_group:
             result["per_group"] = {g: self._scores(by_group[g]) for g in sorted(by_group)}
             result["num_ungrouped"] = len(results) - sum(len(v) for v in by_group.values())
+        if self.per_image:
+            result["per_image"] = {task: self._per_image(by_task[task]) for task in order}
         return result
+
+    def _per_image(self, entries: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        """The task's images in test order: id, tampered, IoU and F1 (null outside the pixel
+        set) and image score, rounded to ``PER_IMAGE_DIGITS`` decimals."""
+        counts = np.stack([e["counts"] for e in entries]).astype(np.int64)
+        tampered = np.array([e["tampered"] for e in entries], dtype=bool)
+        per = self._image_figures(counts, tampered)
+        in_set = tampered if self.authentic_policy == "exclude" else np.ones_like(tampered)
+
+        def col(values: np.ndarray) -> list[float | None]:
+            return [round(float(v), PER_IMAGE_DIGITS) if keep else None
+                    for v, keep in zip(values, in_set, strict=True)]
+
+        ids = [e.get("sample_id") or e["img_path"] for e in entries]
+        seen: set[str] = set()
+        for entry, sid in zip(entries, ids, strict=True):
+            if sid in seen:
+                raise IMLDataError(entry["img_path"], f"sample id {sid!r} occurs twice in the "
+                                   "test set; every image is scored exactly once")
+            seen.add(sid)
+        return {"id": ids, "tampered": tampered.tolist(), "iou": col(per["iou"]),
+                "f1": col(per["f1"]),
+                "score": [round(float(e["score"]), PER_IMAGE_DIGITS) for e in entries]}
 
     def compute_metrics(self, results: list) -> dict[str, Any]:
         """Build the result, keep it on ``self.last_result``, write ``out_file``, and return a

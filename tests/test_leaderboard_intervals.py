@@ -1,0 +1,120 @@
+"""The leaderboard's intervals and shared ranks (mmiml.benchmark.significance) on result files
+whose differences are known: a large consistent gain, differences lost in the noise, seeds."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from helpers import ROOT, benchmark_doc, write_benchmark_docs
+
+from mmiml import TASKS
+from mmiml.benchmark import report, significance
+from mmiml.benchmark.result import load_results
+from mmiml.benchmark.zoo import BY_KEY, OMNI
+
+PLAIN = significance.PLAIN
+N = 120
+
+
+def _images(offset: float, noise: float = 0.0, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per-task per-image IoU: a shared difficulty per image plus ``offset`` and noise."""
+    base = np.random.default_rng(100).uniform(0.1, 0.7, (len(TASKS), N))
+    rng = np.random.default_rng(seed)
+    return {t: np.clip(base[i] + offset + rng.normal(0, noise, N), 0, 1)
+            for i, t in enumerate(TASKS)}
+
+
+def _cell(text: str) -> tuple[float, float, float, bool]:
+    """(difference, low, high, bold) of a '+1.2 [+0.3, +2.1]' cell."""
+    bold = text.startswith("**")
+    diff, rest = text.strip("*").split(" [")
+    low, high = rest.rstrip("]").split(", ")
+    return float(diff), float(low), float(high), bold
+
+
+def _docs() -> list[dict]:
+    return [
+        benchmark_doc(PLAIN, 0, per_image=_images(0.0)),
+        # Omni-IML: 8 points better on every image, whatever the seed
+        benchmark_doc(OMNI, 0, per_image=_images(0.08, 0.01, seed=1)),
+        benchmark_doc(OMNI, 1, per_image=_images(0.08, 0.01, seed=2)),
+        # SegFormer: the plain model with zero-mean noise per image: not separable from it
+        benchmark_doc("segformer", 0, per_image=_images(0.0, 0.15, seed=3)),
+        # an ablation that removes the gain
+        benchmark_doc(f"{OMNI}-dwd-off", 0, per_image=_images(0.0, 0.01, seed=4)),
+        # single-task natural runs: joint costs Omni-IML 5 points on natural
+        benchmark_doc(OMNI, 0, train_set="natural",
+                      per_image={"natural": _images(0.13, 0.01, seed=5)["natural"]}),
+    ]
+
+
+def test_ranks_are_shared_where_the_intervals_overlap(tmp_path: Path):
+    write_benchmark_docs(tmp_path, _docs())
+    docs = load_results(tmp_path)
+    means = report.joint_means(report.frame(docs))
+    ranks = significance.rank_labels(docs, list(means), means)
+    assert ranks == {OMNI: "1", PLAIN: "2–3", "segformer": "2–3"}
+
+
+def test_comparisons_mark_the_real_gain_and_not_the_noise(tmp_path: Path):
+    write_benchmark_docs(tmp_path, _docs())
+    docs = load_results(tmp_path)
+    table = significance.comparisons_table(docs).set_index("comparison")
+    omni = table.loc[f"Omni-IML − {BY_KEY[PLAIN].name}"]
+    assert omni["seeds"] == "1 / 2"
+    diff, low, high, bold = _cell(omni["Δ IoU avg"])
+    assert bold and abs(diff - 8.0) < 0.5 and 0 < low <= diff <= high
+    diff, low, high, bold = _cell(table.loc[f"SegFormer − {BY_KEY[PLAIN].name}"]["Δ IoU avg"])
+    assert not bold and low < 0 < high
+    assert _cell(table.loc["Omni-IML − SegFormer"]["Δ IoU natural"])[3]
+    ablation = significance.ablation_differences(docs).set_index("comparison")
+    row = ablation.loc[f"{BY_KEY[OMNI + '-dwd-off'].name} − Omni-IML"]
+    diff, low, high, bold = _cell(row["Δ IoU avg"])
+    assert bold and abs(diff + 8.0) < 0.5 and high < 0
+    # ablations the profile has not run: '-'
+    assert ablation.loc[f"{BY_KEY[OMNI + '-force-rgb'].name} − Omni-IML"]["Δ IoU avg"] == "-"
+
+
+def test_degradation_interval_per_task(tmp_path: Path):
+    write_benchmark_docs(tmp_path, _docs())
+    deg = significance.degradation_differences(load_results(tmp_path)).set_index("model")
+    diff, low, high, bold = _cell(deg.loc["Omni-IML", "Δ IoU natural"])
+    assert bold and abs(diff + 5.0) < 0.5 and high < 0
+    assert deg.loc["Omni-IML", "Δ IoU document"] == "-"  # no single-task document run
+    assert "SegFormer" not in deg.index
+
+
+def test_old_results_without_per_image_figures_get_no_interval(tmp_path: Path):
+    docs = [benchmark_doc(PLAIN, 0, iou=0.3), benchmark_doc(OMNI, 0, per_image=_images(0.08))]
+    write_benchmark_docs(tmp_path, docs)
+    loaded = load_results(tmp_path)
+    means = report.joint_means(report.frame(loaded))
+    assert significance.rank_labels(loaded, list(means), means) is None
+    table = significance.comparisons_table(loaded)
+    assert (table["Δ IoU avg"] == "-").all()
+
+
+def _leaderboard() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_leaderboard",
+                                                  ROOT / "tools" / "make_leaderboard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_leaderboard_page_shows_shared_ranks_and_intervals(tmp_path: Path):
+    write_benchmark_docs(tmp_path / "res" / "cpu", _docs())
+    tool = _leaderboard()
+    tool.generate(tmp_path / "res", tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    main = text.split("### Joint training")[1].split("\n### ")[0]
+    assert "| 2–3    | ConvNeXt-UPer (plain)" in main or "| 2–3 " in main
+    assert "share a rank range" in main
+    intervals = text.split("### Differences with 95% intervals")[1].split("\n### ")[0]
+    omni = next(line for line in intervals.splitlines() if line.startswith("| Omni-IML − Conv"))
+    assert "**+" in omni
+    assert "joint against single-task runs" in text
+    # deterministic: a second generation is byte-identical (make_leaderboard --check)
+    assert tool.check(tmp_path / "res", tmp_path / "out", None) == []
