@@ -319,6 +319,12 @@ def test_smoke_benchmark_end_to_end_with_skip_and_resume(tmp_path):
     face = next(d for d in docs if d["train_set"] == "face")
     assert set(face["result"]["per_task"]) == set(TASKS)  # tested on every task
     assert face["budget"]["max_iters"] == 20 and not face["provenance"]["resumed"]
+    # learning curve: the profile's two validations (every task's val split) in the result
+    curve = face["learning_curve"]
+    assert [p["iter"] for p in curve] == [10, 20]
+    # a task whose tiny val split leaves every figure undefined has no entry
+    assert {"iter", "avg"} <= set(curve[-1]) <= {"iter", *TASKS, "avg"}
+    assert 0.0 <= curve[-1]["avg"]["pixel_iou_image"] <= 1.0
     assert (lb / "README.md").is_file()
     # lose the face result and the train marker: --resume continues from the checkpoint
     (res / "smoke" / "iml_vit__face__seed0.json").unlink()

@@ -640,3 +640,23 @@ def test_validator_refuses_inconsistent_per_image_lists(edit, message):
     edit(res)
     with pytest.raises(ValueError, match=message):
         validate_result(res)
+
+
+def test_the_models_own_image_score_replaces_pooling():
+    gt_t, gt_a = np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8)
+    gt_t[2:5, 2:5] = 1
+    # the maps say the authentic image is the more suspicious one; the model's head says not
+    samples = [make_sample(gt_t, np.full((8, 8), 0.2), name="t"),
+               make_sample(gt_a, np.full((8, 8), 0.9), name="a")]
+    pooled = run(samples)
+    assert pooled["spec"]["image_score"] == "max"
+    assert pooled["per_task"]["natural"]["image_auc"] == 0.0
+    samples[0].set_metainfo({"img_score": 0.8})
+    samples[1].set_metainfo({"img_score": 0.1})
+    own = run(samples)
+    assert own["spec"]["image_score"] == "model"
+    assert own["per_task"]["natural"]["image_auc"] == 1.0
+    assert own["per_image"]["natural"]["score"] == [0.8, 0.1]
+    samples[1].set_metainfo({"img_score": None})
+    with pytest.raises(IMLDataError, match="carries no img_score"):
+        run(samples)

@@ -118,3 +118,43 @@ def test_leaderboard_page_shows_shared_ranks_and_intervals(tmp_path: Path):
     assert "joint against single-task runs" in text
     # deterministic: a second generation is byte-identical (make_leaderboard --check)
     assert tool.check(tmp_path / "res", tmp_path / "out", None) == []
+
+
+def test_learning_curves_table_and_plot(tmp_path: Path):
+    from mmiml.engine.hooks import curve_point, read_curve
+    from mmiml.engine.hooks.learning_curve_hook import CURVE_FILE, LearningCurveHook
+
+    # the hook writes one point per validation, replacing a repeated iteration (a resume)
+    class Runner:
+        work_dir, iter = str(tmp_path), 100
+
+    hook = LearningCurveHook()
+    metrics = {f"iml/{s}/pixel_iou_image": 0.2 for s in (*TASKS, "avg")}
+    hook.after_val_epoch(Runner(), metrics)
+    Runner.iter = 200
+    hook.after_val_epoch(Runner(), {**metrics, "iml/avg/pixel_iou_image": 0.3})
+    hook.after_val_epoch(Runner(), {**metrics, "iml/avg/pixel_iou_image": 0.35})
+    points = read_curve(tmp_path)
+    assert [p["iter"] for p in points] == [100, 200]
+    assert points[1]["avg"] == {"pixel_iou_image": 0.35}
+    assert (tmp_path / CURVE_FILE).is_file()
+    assert curve_point(5, {"iml/face/image_auc": 0.7}) == {"iter": 5, "face": {"image_auc": 0.7}}
+
+    docs = []
+    for model, seed, values in ((PLAIN, 0, (0.1, 0.2)), (PLAIN, 1, (0.2, 0.3)),
+                                (OMNI, 0, (0.15, 0.25))):
+        doc = benchmark_doc(model, seed)
+        doc["learning_curve"] = [{"iter": it, "avg": {"pixel_iou_image": v}}
+                                 for it, v in zip((300, 600), values, strict=True)]
+        docs.append(doc)
+    write_benchmark_docs(tmp_path / "res" / "cpu", docs)
+    loaded = load_results(tmp_path / "res" / "cpu")
+    curves = report.learning_curve_frame(loaded)
+    assert list(curves.columns) == [BY_KEY[PLAIN].name, "Omni-IML"]  # zoo order
+    assert curves.loc[600, BY_KEY[PLAIN].name] == np.float64(0.25)  # mean over seeds
+    table = report.learning_curve_table(curves)
+    assert list(table.columns) == ["model", "it 300", "it 600"]
+    _leaderboard().generate(tmp_path / "res", tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert "### Learning curves" in text and "| Omni-IML " in text.split("### Learning")[1]
+    assert (tmp_path / "out" / "cpu" / "learning_curves.png").is_file()

@@ -139,6 +139,10 @@ def test_predict_gives_two_class_logits_at_input_size():
     assert out[1].pred_sem_seg.data.shape == (1, 50, 60)
     assert torch.isfinite(out[1].seg_logits.data).all()
     assert tensor.shape[:2] == (2, 2)
+    # the detection head's probability is the image score, one per image, as the head gives it
+    with torch.no_grad():
+        det = model.decode_head.forward_all(model.extract_feat(data["inputs"]))[1]
+    assert [s.img_score for s in out] == pytest.approx(torch.sigmoid(det).tolist(), abs=1e-6)
     # an odd-sized input that is not padded still goes through every level
     with torch.no_grad():
         feats = model.backbone(torch.randn(1, 3, 50, 60))

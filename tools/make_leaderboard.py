@@ -187,6 +187,16 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
                                 f"{profile}: IoU per task, joint training")
     if bars:
         lines += [f"![IoU per task]({profile}/iou_per_task.png)", ""]
+    curves = report.learning_curve_frame(docs)
+    if not curves.empty:
+        lines += ["### Learning curves", "",
+                  "Average IoU over the four tasks' validation splits during training (joint "
+                  "runs, mean over seeds); the budget is chosen from these curves "
+                  "([docs/benchmark.md](../docs/benchmark.md)).", "",
+                  report.to_markdown(report.learning_curve_table(curves)), ""]
+        if report.plot_learning_curves(curves, out / profile / "learning_curves.png",
+                                       f"{profile}: validation IoU during training"):
+            lines += [f"![learning curves]({profile}/learning_curves.png)", ""]
     lines += ["### `dataset` aggregation", "",
               report.to_markdown(report.ranked_table(df, DATASET_METRICS,
                                                      rank_by="pixel_iou_dataset")), "",

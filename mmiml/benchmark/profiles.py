@@ -39,6 +39,8 @@ class BenchmarkProfile:
         batch_size: per-process training batch; ``None`` keeps the config's.
         jobs: runs at once by default, each with cpu_count/jobs threads (on 2 cores, two
             one-thread runs train more images per second than one two-thread run).
+        curve_points: validations on the val split during training, at equal intervals (the
+            last at the end); each run's result file keeps them as its learning curve. 0: none.
         description: one line for the leaderboard.
     """
 
@@ -51,6 +53,7 @@ class BenchmarkProfile:
     crop: int | None = None
     batch_size: int | None = None
     jobs: int = 1
+    curve_points: int = 0
     description: str = ""
 
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
@@ -71,11 +74,11 @@ class BenchmarkProfile:
 PROFILES: dict[str, BenchmarkProfile] = {
     "smoke": BenchmarkProfile(
         "smoke", "tiny", "plain_convnext_uper,iml_vit", max_iters=20, checkpoint_interval=10,
-        synthiml="smoke", crop=64, batch_size=4, jobs=2,
+        synthiml="smoke", crop=64, batch_size=4, jobs=2, curve_points=2,
         description="CI: two tiny models, 20 iterations on SynthIML `smoke` (64 px); checks "
                     "the pipeline, the figures mean nothing"),
     "cpu": BenchmarkProfile(
-        "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2,
+        "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2, curve_points=4,
         description="every model as its tiny twin on SynthIML `cpu` (128 px), from scratch, "
                     "on 2 CPU cores"),
     "paper": BenchmarkProfile(
@@ -129,12 +132,31 @@ def _rescale_schedule(cfg: Config, max_iters: int) -> None:
             backbone["teacher_forcing_iters"] * max_iters / old)
 
 
+def _learning_curve(cfg: Config, points: int) -> None:
+    """Validate ``points`` times during training on the val split of every task (the test
+    set's manifest), keeping each validation in the work dir (``LearningCurveHook``)."""
+    import copy
+
+    max_iters = cfg.train_cfg.max_iters
+    interval = max(1, max_iters // points)
+    cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
+    cfg.val_dataloader.dataset.split = "val"
+    cfg.val_evaluator = dict(type="IMLMetric", per_image=False, log_table=False)
+    cfg.val_cfg = dict(type="ValLoop")
+    cfg.train_cfg.val_interval = interval
+    # no best-checkpoint saving: the benchmark tests the last checkpoint, as every run
+    cfg.default_hooks.checkpoint.pop("save_best", None)
+    hooks = [h for h in cfg.get("custom_hooks") or [] if h.get("type") != "LearningCurveHook"]
+    cfg.custom_hooks = [*hooks, dict(type="LearningCurveHook")]
+
+
 def apply_profile(cfg: Config, profile: BenchmarkProfile, *, seed: int) -> Config:
     """Adapt a model config to ``profile`` in place (and return it).
 
     Every run is tested on all four tasks' test splits (the single-task runs too, so a
-    single-task model's transfer to the other tasks is on record); validation during training
-    is switched off because the test after training replaces it.
+    single-task model's transfer to the other tasks is on record). Validation during training
+    runs ``profile.curve_points`` times on the val split of every task, for the learning curve;
+    with 0 it is switched off.
     """
     if profile.max_iters is not None:
         _rescale_schedule(cfg, profile.max_iters)
@@ -159,4 +181,6 @@ def apply_profile(cfg: Config, profile: BenchmarkProfile, *, seed: int) -> Confi
     cfg.test_dataloader.dataset.pop("tasks", None)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.train_cfg.pop("val_interval", None)
+    if profile.curve_points:
+        _learning_curve(cfg, profile.curve_points)
     return cfg

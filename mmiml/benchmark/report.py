@@ -387,6 +387,56 @@ def plot_gate(gates: pd.DataFrame, path: Path, title: str) -> Path | None:
     return _grouped_bars(gates, title, "share routed to RGB+DCT", path)
 
 
+def learning_curve_frame(docs: Sequence[Mapping[str, Any]], figure: str = "pixel_iou_image"
+                         ) -> pd.DataFrame:
+    """Joint runs' validation curves: rows iterations, columns model names, values the mean
+    over seeds of the average ``figure`` (NaN where a model has no point)."""
+    rows = []
+    for doc in docs:
+        if doc["train_set"] != JOINT or doc["kind"] == "lower_bound":
+            continue
+        for point in doc.get("learning_curve") or []:
+            value = point.get(AVG, {}).get(figure)
+            if value is not None:
+                rows.append({"model": doc["model"], "model_name": doc["model_name"],
+                             "iter": point["iter"], "value": value})
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    df["order"] = df["model"].map(lambda k: _ZOO_ORDER.get(k, len(_ZOO_ORDER)))
+    table = df.groupby(["order", "model_name", "iter"])["value"].mean().reset_index()
+    wide = table.pivot(index="iter", columns="model_name", values="value")
+    names = table.drop_duplicates("model_name").sort_values(["order", "model_name"])
+    return wide[list(names["model_name"])]
+
+
+def plot_learning_curves(curves: pd.DataFrame, path: Path, title: str) -> Path | None:
+    """Validation IoU against training iterations, one line per joint model."""
+    if curves.empty:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    for name in curves.columns:
+        series = curves[name].dropna()
+        ax.plot(series.index, series.to_numpy(dtype=float), marker="o", markersize=3,
+                label=str(name))
+    ax.set_xlabel("training iteration")
+    ax.set_ylabel("val IoU (avg over tasks)")
+    ax.set_title(title)
+    ax.legend(ncol=2, fontsize=7, frameon=False)
+    return _save(fig, path)
+
+
+def learning_curve_table(curves: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The curves as a table: one row per model, one column per iteration."""
+    if curves.empty:
+        return curves
+    table = curves.T.map(lambda v: "-" if pd.isna(v) else f"{v:.{digits}f}")
+    table.columns = [f"it {int(c)}" for c in table.columns]
+    table.insert(0, "model", list(table.index))
+    return table.reset_index(drop=True)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no results_"

@@ -63,6 +63,20 @@ BENCHMARK_SCHEMA: dict[str, Any] = {
             },
         },
         "result": {"type": "object"},  # mmiml-result/1, checked by validate_result
+        # validations during training (LearningCurveHook): iteration, then per task and avg
+        # the figures of that validation; optional (runs without curve_points have none)
+        "learning_curve": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["iter"],
+                "properties": {"iter": {"type": "integer", "minimum": 0}},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+                },
+            },
+        },
         "complexity": {
             "type": "object",
             "additionalProperties": False,

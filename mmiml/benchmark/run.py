@@ -34,6 +34,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmiml.engine import StrictLoadRunner, apply_mmengine_patches, checkpoint_record
+from mmiml.engine.hooks.learning_curve_hook import CURVE_FILE, read_curve
 from mmiml.evaluation.result_json import METRIC_SPEC_VERSION, SCHEMA_ID
 from mmiml.utils.cli import run_cli
 from mmiml.utils.config import drop_pretrained
@@ -97,6 +98,8 @@ def _train(cfg: Config, work_dir: Path, resume: bool, launcher: str = "none"
     resumed = resume and _last_checkpoint(work_dir) is not None
     if resumed:
         cfg.resume, cfg.load_from = True, None
+    else:  # a fresh training: no point of an earlier one may enter its curve
+        (work_dir / CURVE_FILE).unlink(missing_ok=True)
     cfg.launcher = launcher
     adapt_cfg_to_device(cfg, launcher)
     runner = Runner.from_cfg(cfg)
@@ -283,6 +286,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
                    "batch_size": int(cfg.train_dataloader.batch_size), "crop": crop,
                    "description": profile.budget(cfg)},
         "result": result,
+        **({"learning_curve": curve} if (curve := read_curve(work)) else {}),
         "complexity": _complexity(cfg, crop),
         "throughput": {"train_images_per_s": timing["train_images_per_s"],
                        "test_images_per_s": n_test / test_wall if test_wall > 0 else None},

@@ -138,6 +138,8 @@ RESULT_SCHEMA: dict[str, Any] = {
                 "authentic_policy": {"enum": list(AUTHENTIC_POLICIES)},
                 "resolution": {"type": "string"},
                 "image_pooling": {"type": "string"},
+                # "model" (the predictions carry a detection head's score) or the pooling
+                "image_score": {"type": "string"},
                 "aggregations": {"type": "array", "items": {"type": "string"}},
             },
         },

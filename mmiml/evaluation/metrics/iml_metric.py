@@ -9,7 +9,9 @@ Binding spec: ``docs/metrics.md``. In short:
 - authentic images (no tampered pixel) are excluded from the pixel figures by default
   (``authentic_policy='exclude'``); ``'empty_is_one'`` scores them 1.0 when nothing is predicted
   and 0.0 otherwise. Either way they enter the image-level figures and the false-alarm figures;
-- image-level detection from a pooled score (max by default): AUC, balanced accuracy, F1;
+- image-level detection from the model's own image score where its predictions carry one
+  (``img_score``, a detection head's probability), else from a pooled score of the map (max by
+  default): AUC, balanced accuracy, F1; ``spec.image_score`` says which;
 - threshold-free: pixel AUC and the oracle best-F1, both from per-image histograms;
 - everything per task plus the macro average over the tasks present (``avg``);
 - samples whose metainfo carries a ``group`` (a probe set) are also scored per group
@@ -282,6 +284,7 @@ class IMLMetric(BaseMetric):
             prob = self._probability(sample, gt.shape, img_path)
             gate_fused, gate_prob = self._gate(sample, img_path)
             extra = {"gate_fused": gate_fused, "gate_prob": gate_prob,
+                     "img_score": self._unit_number(sample, "img_score", img_path),
                      "dwd_mix": self._dwd_mix(sample, img_path),
                      "group": self._group(sample, img_path)}
             # the manifest-relative path (IMLDataset); the file name for other datasets
@@ -308,7 +311,8 @@ class IMLMetric(BaseMetric):
                     "img_path": img_path,
                     "tampered": bool(counts[j, F.TP] + counts[j, F.FN] > 0),
                     "counts": counts[j].copy(),
-                    "score": float(scores[j]),
+                    "score": float(scores[j]) if prepared[i][4]["img_score"] is None
+                    else prepared[i][4]["img_score"],
                     "hist": hists[j].copy(),
                     **prepared[i][4],
                 }
@@ -440,9 +444,21 @@ class IMLMetric(BaseMetric):
             spec["topk"] = self.topk
         return spec
 
+    def _score_source(self, results: list[dict[str, Any]]) -> str:
+        """``'model'`` when every prediction carries its own image score, else the pooling;
+        a model gives one or the other for all its images."""
+        own = [e.get("img_score") is not None for e in results]
+        if any(own) and not all(own):
+            first = next(e for e in results if e.get("img_score") is None)
+            raise IMLDataError(first["img_path"], f"prediction carries no img_score, but "
+                               f"{sum(own)} of {len(own)} predictions do; one model scores "
+                               "every image the same way")
+        return "model" if own and all(own) else self.image_pooling
+
     def build_result(self, results: list[dict[str, Any]]) -> dict[str, Any]:
         """The full result dict in the "mmiml-result/1" schema of docs/metrics.md."""
         self._check_mix_shapes(results)
+        source = self._score_source(results)
         by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entry in results:
@@ -472,7 +488,7 @@ class IMLMetric(BaseMetric):
             "num_images": len(results),
             "num_tampered": num_tampered,
             "num_authentic": len(results) - num_tampered,
-            "spec": self.spec(),
+            "spec": {**self.spec(), "image_score": source},
             "per_task": per_task,
             "avg": avg,
         }

@@ -122,4 +122,8 @@ class PSCCHead(BaseDecodeHead):
         return masks, self.detector(hidden)
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        return self.forward_all(inputs)[0][0]
+        """The stride-4 mask logits; the detection logit of the same pass is kept on
+        ``last_det_logit`` (the segmentor reports it as the image score)."""
+        masks, det_logit = self.forward_all(inputs)
+        self.last_det_logit = det_logit.detach()
+        return masks[0]

@@ -96,6 +96,19 @@ class PSCCNet(EncoderDecoder):
             det_logit, label)
         return losses
 
+    def predict(self, inputs: torch.Tensor, data_samples: list | None = None) -> list:
+        """EncoderDecoder's predictions, each carrying the detection head's probability that
+        the image is manipulated as ``img_score`` (Sec. III-D): the image-level score the
+        metric uses instead of pooling the map."""
+        results = super().predict(inputs, data_samples)
+        logit = self.decode_head.last_det_logit
+        if logit.shape[0] != len(results):  # sliding-window inference: one logit per window
+            return results
+        scores = torch.sigmoid(logit.float()).cpu().tolist()
+        for sample, score in zip(results, scores, strict=True):
+            sample.set_metainfo({"img_score": float(score)})
+        return results
+
     def scale_loss(self, logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         """The head's ``loss_decode`` (summed if several) on ``logits`` against ``gt`` reduced
         to their size."""
