@@ -325,6 +325,13 @@ def test_smoke_benchmark_end_to_end_with_skip_and_resume(tmp_path):
     # a task whose tiny val split leaves every figure undefined has no entry
     assert {"iter", "avg"} <= set(curve[-1]) <= {"iter", *TASKS, "avg"}
     assert 0.0 <= curve[-1]["avg"]["pixel_iou_image"] <= 1.0
+    # robustness: the joint run of seed 0 only, the smoke profile's two kinds, 2 images/task
+    joint = next(d for d in docs if d["train_set"] == JOINT)
+    assert "robustness" not in face
+    rob = joint["robustness"]
+    assert set(rob["curves"]) == {"jpeg", "resize"} and rob["subset"]["per_task"] == 2
+    assert rob["subset"]["num_images"] == 8 and len(rob["curves"]["jpeg"]) == 6
+    assert "### Robustness" in (lb / "README.md").read_text()
     assert (lb / "README.md").is_file()
     # lose the face result and the train marker: --resume continues from the checkpoint
     (res / "smoke" / "iml_vit__face__seed0.json").unlink()

@@ -217,3 +217,47 @@ def test_tool_scores_clean_and_degraded_sets_end_to_end(tmp_path):
     assert len(jpegs) == 6 * 4
     assert _quality_from_tables((tmp_path / "degraded" / "jpeg_50").rglob("*.jpg").__next__()
                                 .read_bytes()) == 50
+
+
+def test_leaderboard_robustness_section(tmp_path):
+    import importlib.util
+
+    from fault_harness import ROOT
+    from helpers import benchmark_doc, write_benchmark_docs
+
+    from mmiml.benchmark import report
+    from mmiml.benchmark.result import load_results
+
+    def record(clean: float, drop: float) -> dict:
+        curves = {}
+        for kind in ("jpeg", "blur"):
+            levels = GRID[kind]
+            mild_first = severity_sorted(kind, list(levels))
+            curves[kind] = [{"level": v, "num_images": 8, "per_task": {},
+                             "avg": {"iou": clean - drop * mild_first.index(v), "f1": None}}
+                            for v in levels]
+        area = {k: area_under_degradation(k, {p["level"]: p["avg"]["iou"] for p in c})
+                for k, c in curves.items()}
+        return {"schema": "mmiml-robustness/1", "grid": {}, "subset": {"per_task": 2},
+                "clean": {"num_images": 8, "per_task": {}, "avg": {"iou": clean, "f1": None}},
+                "curves": curves, "area": area, "score": robustness_score(
+                    {k: {p["level"]: p["avg"]["iou"] for p in c} for k, c in curves.items()})}
+
+    robust = benchmark_doc("plain_convnext_uper")
+    robust["robustness"] = record(0.5, 0.01)
+    fragile = benchmark_doc("segformer")
+    fragile["robustness"] = record(0.6, 0.1)
+    write_benchmark_docs(tmp_path / "res" / "cpu", [robust, fragile, benchmark_doc("dtd")])
+    table = report.robustness_table(load_results(tmp_path / "res" / "cpu")).set_index("model")
+    assert list(table.index) == ["ConvNeXt-UPer (plain)", "SegFormer"]  # DTD has no record
+    # a line from .5 falling .01 per level over 6 levels: mean .475
+    assert table.loc["ConvNeXt-UPer (plain)", "area jpeg"] == "0.475"
+    assert table.loc["SegFormer", "score"] == "0.350"  # .6 falling .1 per level: mean .35
+    spec = importlib.util.spec_from_file_location("make_leaderboard",
+                                                  ROOT / "tools" / "make_leaderboard.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.generate(tmp_path / "res", tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    assert "### Robustness" in text and "![robustness_jpeg](cpu/robustness_jpeg.png)" in text
+    assert (tmp_path / "out" / "cpu" / "robustness_blur.png").is_file()

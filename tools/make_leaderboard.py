@@ -247,6 +247,18 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
         if report.plot_gate(gates, out / profile / "gate_routing.png",
                             f"{profile}: Modal Gate routing per task"):
             lines += [f"![gate routing]({profile}/gate_routing.png)", ""]
+    robust = report.robustness_table(docs)
+    if not robust.empty:
+        lines += ["### Robustness", "",
+                  "The joint runs of seed 0 tested on degraded copies of the first test images "
+                  "of each task (images/task): JPEG quality, Gaussian blur, Gaussian noise "
+                  "(IMDL-BenCo's grids) and resizing. area: the mean IoU over a degradation's "
+                  "levels (trapezoid, mild to strong); score: the mean of the areas. The grid "
+                  "and how it maps to IMDL-BenCo's settings: "
+                  "[docs/metrics.md](../docs/metrics.md), \"Robustness\".", "",
+                  report.to_markdown(robust), ""]
+        for path in report.plot_robustness(docs, out / profile, profile):
+            lines += [f"![{path.stem}]({profile}/{path.name})", ""]
     lines += ["### Complexity and speed (joint runs)", "",
               "Parameters of the inference form (and with training-only branches); FLOPs at the "
               "training crop; throughput measured during the run on the machine below (train: "

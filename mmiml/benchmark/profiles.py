@@ -41,6 +41,10 @@ class BenchmarkProfile:
             one-thread runs train more images per second than one two-thread run).
         curve_points: validations on the val split during training, at equal intervals (the
             last at the end); each run's result file keeps them as its learning curve. 0: none.
+        robustness_per_task: test images per task of the robustness protocol
+            (``mmiml.evaluation.robustness``) run after the test of every joint run of seed 0;
+            ``None``: no robustness axis.
+        robustness_kinds: the degradations of that protocol.
         description: one line for the leaderboard.
     """
 
@@ -54,6 +58,8 @@ class BenchmarkProfile:
     batch_size: int | None = None
     jobs: int = 1
     curve_points: int = 0
+    robustness_per_task: int | None = None
+    robustness_kinds: tuple[str, ...] = ("jpeg", "blur", "noise", "resize")
     description: str = ""
 
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
@@ -75,10 +81,12 @@ PROFILES: dict[str, BenchmarkProfile] = {
     "smoke": BenchmarkProfile(
         "smoke", "tiny", "plain_convnext_uper,iml_vit", max_iters=20, checkpoint_interval=10,
         synthiml="smoke", crop=64, batch_size=4, jobs=2, curve_points=2,
+        robustness_per_task=2, robustness_kinds=("jpeg", "resize"),
         description="CI: two tiny models, 20 iterations on SynthIML `smoke` (64 px); checks "
                     "the pipeline, the figures mean nothing"),
     "cpu": BenchmarkProfile(
         "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2, curve_points=4,
+        robustness_per_task=25,
         description="every model as its tiny twin on SynthIML `cpu` (128 px), from scratch, "
                     "on 2 CPU cores"),
     "paper": BenchmarkProfile(

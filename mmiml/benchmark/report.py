@@ -437,6 +437,61 @@ def learning_curve_table(curves: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def _robust_docs(docs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Joint runs with a robustness record, in zoo order."""
+    found = [d for d in docs if d.get("robustness") and d["train_set"] == JOINT]
+    return sorted(found, key=lambda d: (_ZOO_ORDER.get(d["model"], len(_ZOO_ORDER)),
+                                        d["model"], d["seed"]))
+
+
+def robustness_table(docs: Sequence[Mapping[str, Any]], digits: int = 3) -> pd.DataFrame:
+    """Per joint model: the subset, clean IoU, the area under each degradation curve and the
+    robustness score (their mean), from the runs' robustness records."""
+    rows = []
+    for doc in _robust_docs(docs):
+        rec = doc["robustness"]
+        row = {"model": doc["model_name"], "seed": str(doc["seed"]),
+               "images/task": str(rec["subset"]["per_task"] or "all"),
+               "clean IoU": _num(rec["clean"]["avg"]["iou"], digits)}
+        for kind in rec["curves"]:
+            row[f"area {kind}"] = _num(rec["area"].get(kind), digits)
+        row["score"] = _num(rec["score"], digits)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("-")
+
+
+def plot_robustness(docs: Sequence[Mapping[str, Any]], out_dir: Path, profile: str
+                    ) -> list[Path]:
+    """One plot per degradation: average IoU against the level, one line per joint model,
+    levels from mild to strong; the clean IoU as the leftmost point."""
+    from mmiml.evaluation.robustness import LEVEL_NAMES, severity_sorted
+
+    runs = _robust_docs(docs)
+    kinds = list(dict.fromkeys(k for d in runs for k in d["robustness"]["curves"]))
+    paths = []
+    for kind in kinds:
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        labels: list[str] = []
+        for doc in runs:
+            points = doc["robustness"]["curves"].get(kind)
+            if not points:
+                continue
+            by_level = {p["level"]: p["avg"]["iou"] for p in points}
+            levels = severity_sorted(kind, list(by_level))
+            labels = ["clean", *(f"{v:g}" for v in levels)]
+            values = [doc["robustness"]["clean"]["avg"]["iou"], *(by_level[v] for v in levels)]
+            ax.plot(range(len(values)), [np.nan if v is None else v for v in values],
+                    marker="o", markersize=3, label=doc["model_name"])
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xlabel(f"{LEVEL_NAMES[kind]} (mild to strong)")
+        ax.set_ylabel("IoU (avg over tasks)")
+        ax.set_title(f"{profile}: {kind}")
+        ax.legend(ncol=2, fontsize=7, frameon=False)
+        paths.append(_save(fig, out_dir / f"robustness_{kind}.png"))
+    return paths
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no results_"

@@ -77,6 +77,16 @@ BENCHMARK_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # the robustness protocol (mmiml.evaluation.robustness), joint runs of seed 0
+        "robustness": {
+            "type": "object",
+            "required": ["schema", "grid", "subset", "clean", "curves", "area", "score"],
+            "properties": {
+                "schema": {"const": "mmiml-robustness/1"},
+                "area": {"type": "object", "additionalProperties": _NUM},
+                "score": _NUM,
+            },
+        },
         "complexity": {
             "type": "object",
             "additionalProperties": False,

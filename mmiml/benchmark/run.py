@@ -20,6 +20,7 @@ import argparse
 import copy
 import datetime
 import json
+import logging
 import os
 import re
 import time
@@ -30,6 +31,7 @@ from typing import Any
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import barrier, get_rank, get_world_size
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
@@ -49,7 +51,7 @@ from mmiml.utils.setup_env import (
 from . import complexity, provenance
 from .profiles import LOWER_BOUND_PREFIX, BenchmarkProfile, apply_profile, crop_of, get_profile
 from .result import NO_TRAINING, write_benchmark_result
-from .zoo import BY_KEY, ZooModel
+from .zoo import BY_KEY, JOINT, ZooModel
 
 #: written into the work dir when training finished, so a killed test does not retrain
 TRAIN_DONE = "train_done.json"
@@ -294,8 +296,38 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
                         "total": time.perf_counter() - t_start},
         "provenance": _provenance(config_hash, _manifest(cfg), bool(timing["resumed"])),
     }
+    if profile.robustness_per_task and train_set == JOINT and seed == 0:
+        if get_world_size() > 1:  # rank 0 alone would wait for the others' test forever
+            print_log("robustness protocol skipped: it runs in one process; run "
+                      "tools/test_robustness.py on this run's checkpoint", logger="current",
+                      level=logging.WARNING)
+        else:
+            doc["robustness"] = _robustness(cfg, work, checkpoint, profile, launcher)
+            doc["wall_time_s"]["total"] = time.perf_counter() - t_start
     write_benchmark_result(doc, out)
     return doc
+
+
+def _robustness(cfg: Config, work: Path, checkpoint: Path, profile: BenchmarkProfile,
+                launcher: str) -> dict[str, Any]:
+    """The robustness protocol on the first ``robustness_per_task`` test images of each task;
+    the degraded sets are shared by the profile's runs (``<work root>/robustness_data``)."""
+    from mmiml.evaluation.robustness import run_protocol
+
+    def evaluate(path: Path) -> dict[str, Any]:
+        run_cfg = copy.deepcopy(cfg)
+        ds = run_cfg.test_dataloader.dataset
+        ds.ann_file = str(path)
+        ds.pop("synthiml", None)
+        result, _, _ = evaluate_checkpoint(run_cfg, work / "robustness", checkpoint, launcher)
+        return result
+
+    t0 = time.perf_counter()
+    record = run_protocol(evaluate, _manifest(cfg), work.parent / "robustness_data",
+                          profile.robustness_kinds, "test", None, profile.robustness_per_task,
+                          log=lambda m: print_log(m, logger="current"))
+    record["wall_time_s"] = time.perf_counter() - t0
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -141,6 +141,16 @@ def write_degraded_split(manifest: str | os.PathLike[str], setting: Setting | No
                          tasks: Sequence[str] | None = None, per_task: int | None = None
                          ) -> Path:
     """Write the degraded images of ``split`` under ``out_dir`` and a manifest listing them;
+    return the manifest path (:func:`_write_degraded_split`, under a lock on ``out_dir``)."""
+    with _locked(Path(out_dir)):
+        return _write_degraded_split(manifest, setting, out_dir, split, tasks, per_task)
+
+
+def _write_degraded_split(manifest: str | os.PathLike[str], setting: Setting | None,
+                         out_dir: str | os.PathLike[str], split: str = "test",
+                         tasks: Sequence[str] | None = None, per_task: int | None = None
+                         ) -> Path:
+    """Write the degraded images of ``split`` under ``out_dir`` and a manifest listing them;
     return the manifest path.
 
     Each image keeps its path relative to the source manifest (with the setting's suffix), so
@@ -215,6 +225,24 @@ def write_degraded_split(manifest: str | os.PathLike[str], setting: Setting | No
     write_manifest(rows, target)
     done.write_text(json.dumps(stamp, indent=1) + "\n")
     return target
+
+
+def _locked(out: Path) -> Any:
+    """An exclusive lock on ``out``'s folder: two benchmark runs at once degrade a set once."""
+    import fcntl
+    from contextlib import contextmanager
+
+    @contextmanager
+    def lock() -> Any:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / f".{out.name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    return lock()
 
 
 def _resized_mask(src: str, dest: Path, size: tuple[int, int]) -> Path:
