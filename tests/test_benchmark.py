@@ -405,3 +405,19 @@ def test_cfg_options_change_the_plan_the_command_and_are_refused_when_malformed(
     doc["cfg_options"] = option
     write_benchmark_result(doc, tmp_path / "x.json")
     assert load_benchmark_result(tmp_path / "x.json")["cfg_options"] == option
+
+
+def test_each_model_is_scored_with_its_own_image_score():
+    """PSCC-Net's detection head gives its image score (the pooling is only a fallback),
+    MVSS-Net's detection is the map's maximum, the others pool the top 100 pixels; the val
+    evaluator of the learning curve does the same."""
+    from mmiml.benchmark.run import run_config
+    from mmiml.benchmark.zoo import BY_KEY
+
+    expected = {"pscc_net": "max", "mvss_net": "max", "plain_convnext_uper": "topk_mean",
+                "omni_iml": "topk_mean"}
+    for key, pooling in expected.items():
+        cfg = run_config(BY_KEY[key], PROFILES["cpu"], JOINT, 0)
+        assert cfg.test_evaluator["image_pooling"] == pooling, key
+        assert cfg.val_evaluator["image_pooling"] == pooling, key
+    assert BY_KEY["pscc_net"].image_score == "model"

@@ -92,6 +92,23 @@ def _provenance(docs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _image_scores(docs: list[dict[str, Any]]) -> str:
+    """Which image score each joint model's results use (``spec.image_score``; files written
+    before it was recorded name their pooling)."""
+    found: dict[str, set[str]] = {}
+    for d in docs:
+        if d["train_set"] != "joint" or d["kind"] == "lower_bound":
+            continue
+        spec = d["result"]["spec"]
+        found.setdefault(d["model_name"], set()).add(
+            spec.get("image_score") or spec.get("image_pooling", "max"))
+    words = {"model": "its detection head", "max": "max of the map",
+             "topk_mean": "mean of the 100 highest pixels", "mean": "mean of the map"}
+    return "Image scores: " + "; ".join(
+        f"{name}: {', '.join(words.get(s, s) for s in sorted(kinds))}"
+        for name, kinds in found.items()) + "."
+
+
 def _all_dashes(table: pd.DataFrame) -> bool:
     cols = [c for c in table.columns if c.startswith("Δ")]
     return bool(cols) and bool((table[cols] == "-").all().all())
@@ -201,10 +218,12 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
               report.to_markdown(report.ranked_table(df, DATASET_METRICS,
                                                      rank_by="pixel_iou_dataset")), "",
               "### Image level: detection AUC and false alarms", "",
-              "iAUC: image-level AUC of the max-pooled map; FA: share of authentic images with "
-              "any pixel over 0.5 (lower is better; `-` where a task has no authentic image).",
+              "iAUC: image-level AUC of each model's image score (its detection head where it "
+              "has one, else a pooling of its map; listed below the table); FA: share of "
+              "authentic images with any pixel over 0.5 (lower is better; `-` where a task has "
+              "no authentic image).",
               "", report.to_markdown(report.ranked_table(df, IMAGE_METRICS, rank_by="image_auc")),
-              ""]
+              "", _image_scores(docs), ""]
     deg = report.degradation_frame(df)
     lines += ["### Degradation: joint minus single-task", "",
               "Points (x100) of IoU and F1: the joint model on task t minus the model trained on "

@@ -79,6 +79,12 @@ def run_config(model: ZooModel, profile: BenchmarkProfile, train_set: str, seed:
     are merged after the profile, so they may change the model, the data or the budget."""
     cfg = apply_profile(Config.fromfile(model.config(profile.scale, train_set)), profile,
                         seed=seed)
+    # the model's image score (ZooModel.image_score); "model": the predictions carry it and
+    # the metric's pooling is only its fallback
+    pooling = "max" if model.image_score == "model" else model.image_score
+    for key in ("test_evaluator", "val_evaluator"):
+        if isinstance(cfg.get(key), dict) and cfg[key].get("type") == "IMLMetric":
+            cfg[key]["image_pooling"] = pooling
     if cfg_options:
         cfg.merge_from_dict(parse_cfg_options(cfg_options))
     return cfg

@@ -30,6 +30,12 @@ class ZooModel:
             (ablations: the paper ablates the joint model).
         ablation_of: the model an ablation modifies, else ``None``.
         note: shown in the leaderboard's model notes.
+        image_score: how the benchmark scores an image as manipulated: ``"model"`` when the
+            method has a detection head whose probability the predictions carry
+            (``img_score``), else the pooling of the map that the metric applies
+            (``"max"`` where the method trains its detection on the map's maximum, MVSS-Net;
+            ``"topk_mean"``, the mean of the 100 highest pixels, for the others: our choice,
+            as one stray pixel decides a max).
     """
 
     key: str
@@ -40,6 +46,7 @@ class ZooModel:
     ablation_of: str | None = None
     note: str = ""
     paper_overrides: dict[str, str] = field(default_factory=dict)
+    image_score: str = "topk_mean"
 
     def config(self, scale: str, train_set: str) -> str:
         """The config path for ``scale`` (``tiny`` or ``paper``) trained on ``train_set``."""
@@ -75,8 +82,10 @@ ZOO: tuple[ZooModel, ...] = (
             "ours: first public implementation",
             paper_overrides={JOINT: "configs/omni_iml_joint.py"}),
     _family("segformer", "SegFormer", "segformer", "segformer", "mit-b0", "mit-b2"),
-    _family("mvss_net", "MVSS-Net", "mvss_net", "mvss-net", "r18-d8", "r50-d8"),
-    _family("pscc_net", "PSCC-Net", "pscc_net", "pscc-net", "hrnetv2-w8", "hrnetv2-w18-small"),
+    _family("mvss_net", "MVSS-Net", "mvss_net", "mvss-net", "r18-d8", "r50-d8",
+            image_score="max"),
+    _family("pscc_net", "PSCC-Net", "pscc_net", "pscc-net", "hrnetv2-w8", "hrnetv2-w18-small",
+            image_score="model"),
     _family("cat_net", "CAT-Net", "cat_net", "cat-net", "hrnetv2-w8", "hrnetv2-w48"),
     _family("dtd", "DTD", "dtd", "dtd", "swin-atto", "swin-s"),
     _family("trufor_like", "TruFor-like", "trufor_like", "trufor-like", "mit-b0", "mit-b2",
