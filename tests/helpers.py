@@ -350,3 +350,13 @@ def write_benchmark_docs(folder: Path, docs: Sequence[Mapping[str, Any]]) -> Non
 
     for d in docs:
         write_benchmark_result(d, folder / f"{d['model']}__{d['train_set']}__seed{d['seed']}.json")
+
+
+def load_tool(name: str) -> Any:
+    """``tools/<name>.py`` imported as a module (its functions, without running its main)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

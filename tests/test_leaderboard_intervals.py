@@ -2,12 +2,11 @@
 whose differences are known: a large consistent gain, differences lost in the noise, seeds."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-from helpers import ROOT, benchmark_doc, write_benchmark_docs
+from helpers import benchmark_doc, load_tool, write_benchmark_docs
 
 from mmiml import TASKS
 from mmiml.benchmark import report, significance
@@ -97,11 +96,7 @@ def test_old_results_without_per_image_figures_get_no_interval(tmp_path: Path):
 
 
 def _leaderboard() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_leaderboard",
-                                                  ROOT / "tools" / "make_leaderboard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("make_leaderboard")
 
 
 def test_leaderboard_page_shows_shared_ranks_and_intervals(tmp_path: Path):

@@ -6,14 +6,13 @@ committed result files still valid under the extended result schema."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from helpers import ROOT, benchmark_doc, write_benchmark_docs
+from helpers import ROOT, benchmark_doc, load_tool, write_benchmark_docs
 
 from mmiml import TASKS
 from mmiml.benchmark import report
@@ -79,11 +78,7 @@ def test_mechanism_table_shows_routing_probability_and_spread_over_seeds(tmp_pat
 
 
 def _leaderboard() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_leaderboard",
-                                                  ROOT / "tools" / "make_leaderboard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("make_leaderboard")
 
 
 def test_leaderboard_page_renders_routing_probability_and_spread(tmp_path: Path):

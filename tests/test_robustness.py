@@ -220,10 +220,7 @@ def test_tool_scores_clean_and_degraded_sets_end_to_end(tmp_path):
 
 
 def test_leaderboard_robustness_section(tmp_path):
-    import importlib.util
-
-    from fault_harness import ROOT
-    from helpers import benchmark_doc, write_benchmark_docs
+    from helpers import benchmark_doc, load_tool, write_benchmark_docs
 
     from mmiml.benchmark import report
     from mmiml.benchmark.result import load_results
@@ -253,11 +250,7 @@ def test_leaderboard_robustness_section(tmp_path):
     # a line from .5 falling .01 per level over 6 levels: mean .475
     assert table.loc["ConvNeXt-UPer (plain)", "area jpeg"] == "0.475"
     assert table.loc["SegFormer", "score"] == "0.350"  # .6 falling .1 per level: mean .35
-    spec = importlib.util.spec_from_file_location("make_leaderboard",
-                                                  ROOT / "tools" / "make_leaderboard.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    tool.generate(tmp_path / "res", tmp_path / "out")
+    load_tool("make_leaderboard").generate(tmp_path / "res", tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text()
     assert "### Robustness" in text and "![robustness_jpeg](cpu/robustness_jpeg.png)" in text
     assert (tmp_path / "out" / "cpu" / "robustness_blur.png").is_file()
