@@ -62,7 +62,17 @@ def test_cpu_profile_rescales_the_schedule_and_tests_every_task():
     assert cfg.default_hooks.checkpoint.interval == 100
     assert "tasks" not in cfg.test_dataloader.dataset  # tested on all four tasks
     assert cfg.train_dataloader.dataset.tasks == ["face"]
-    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    # the learning curve: 4 validations on every task's val split, kept by the hook
+    assert cfg.train_cfg.val_interval == 150 and cfg.val_cfg == {"type": "ValLoop"}
+    assert cfg.val_dataloader.dataset.split == "val" and "tasks" not in cfg.val_dataloader.dataset
+    assert cfg.val_evaluator["per_image"] is False
+    assert [h["type"] for h in cfg.custom_hooks].count("LearningCurveHook") == 1
+    # a profile without curve points validates nothing
+    import dataclasses
+
+    plain = Config.fromfile(str(ROOT / model.config("tiny", "face")))
+    apply_profile(plain, dataclasses.replace(PROFILES["cpu"], curve_points=0), seed=0)
+    assert plain.val_dataloader is None and plain.val_cfg is None
 
 
 def test_smoke_profile_reads_synthiml_smoke_at_64px():

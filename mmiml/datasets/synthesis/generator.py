@@ -158,6 +158,48 @@ def _plain(value: Any) -> Any:
                                  else str(v)))
 
 
+#: numpy picks SIMD kernels for the CPU at run time (AVX2, AVX-512...), and some of them round
+#: differently (the same code wrote other bytes on an AVX-512 machine than on the machine of the
+#: reference). SynthIML is therefore generated with every dispatched kernel switched off, numpy's
+#: baseline code only: the variable must be set before numpy is imported, so a process whose
+#: numpy runs dispatched kernels generates in a child process that sets it.
+NUMPY_DISPATCH_ENV = "NPY_DISABLE_CPU_FEATURES"
+
+
+def numpy_dispatch_active() -> list[str]:
+    """The numpy SIMD targets this process dispatches to (empty: baseline code only)."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return [t for t in __cpu_dispatch__ if __cpu_features__.get(t, False)]
+
+
+def _generate_in_baseline_process(kwargs: dict[str, Any]) -> Path:
+    """Run :func:`make_synthiml` in a child Python whose numpy has its dispatched targets off
+    (only those this machine has: naming others would stop numpy's import)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {**os.environ, NUMPY_DISPATCH_ENV: ",".join(numpy_dispatch_active())}
+    # the child imports the same mmiml as this process
+    paths = [p for p in sys.path if p]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(kwargs, handle)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mmiml.datasets.synthesis.generator",
+                               handle.name], env=env, check=False)
+    finally:
+        os.unlink(handle.name)
+    if proc.returncode != 0:
+        raise RuntimeError(f"SynthIML generation into {kwargs['out_dir']} failed in its "
+                           f"baseline-numpy process (exit status {proc.returncode}; its error "
+                           "is printed above)")
+    return Path(kwargs["out_dir"]) / "manifest.jsonl"
+
+
 def make_synthiml(
     out_dir: str | os.PathLike[str],
     *,
@@ -195,6 +237,13 @@ def make_synthiml(
         raise ValueError(f"unknown design {design!r}; valid: {DESIGNS}")
     if design == "probe" and tuple(tasks) != ("natural",):
         raise ValueError(f"the probe design has one task, natural; got tasks {list(tasks)}")
+    if numpy_dispatch_active():
+        return _generate_in_baseline_process(dict(
+            out_dir=os.fspath(out_dir), per_split=dict(per_split), size=size, seed=seed,
+            workers=workers, authentic_ratio=authentic_ratio, tasks=list(tasks),
+            photo_dirs=list(photo_dirs), face_dirs=list(face_dirs),
+            font_dirs=list(font_dirs), progress=progress, design=design,
+            sources_cache=None if sources_cache is None else os.fspath(sources_cache)))
     out = Path(out_dir)
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -243,6 +292,7 @@ def make_synthiml(
         "fonts": [name for name, _ in sources.fonts],
         "source_packages": package_pins(),
         "libraries": library_versions(),
+        "numpy_dispatch": "off (baseline kernels only)",
         "counts": {split: sum(r["split"] == split for r in records) for split in SPLITS},
     }
     (out / "synthiml.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
@@ -345,6 +395,23 @@ def compare_with_reference(hashes: dict[str, dict[str, str]], path: Path = REFER
             if have != want:
                 problems.append(f"{split}/{task}: {have}, reference {want}")
     return problems
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m mmiml.datasets.synthesis.generator ARGS.json``: make_synthiml with the
+    keyword arguments in the file (how :func:`_generate_in_baseline_process` calls it)."""
+    kwargs = json.loads(Path(argv[0]).read_text())
+    if numpy_dispatch_active():  # the variable did not take: never write other bytes
+        raise SystemExit(f"numpy still dispatches to {numpy_dispatch_active()} with "
+                         f"{NUMPY_DISPATCH_ENV}={os.environ.get(NUMPY_DISPATCH_ENV)!r}")
+    make_synthiml(**kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))
 
 
 __all__ = ["DESIGNS", "REFERENCE_PATH", "compare_with_reference", "content_hashes",
