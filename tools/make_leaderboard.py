@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 from mmiml.benchmark import report, significance  # noqa: E402
 from mmiml.benchmark.profiles import PROFILES  # noqa: E402
 from mmiml.benchmark.result import load_results  # noqa: E402
-from mmiml.benchmark.zoo import BY_KEY, ZOO  # noqa: E402
+from mmiml.benchmark.zoo import BY_KEY, JOINT, ZOO  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 from mmiml.utils.errors import IMLDataError  # noqa: E402
 
@@ -97,7 +97,7 @@ def _image_scores(docs: list[dict[str, Any]]) -> str:
     before it was recorded name their pooling)."""
     found: dict[str, set[str]] = {}
     for d in docs:
-        if d["train_set"] != "joint" or d["kind"] == "lower_bound":
+        if d["train_set"] != JOINT or d["kind"] == "lower_bound":
             continue
         spec = d["result"]["spec"]
         found.setdefault(d["model_name"], set()).add(

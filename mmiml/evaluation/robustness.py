@@ -36,7 +36,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,22 +228,18 @@ def _write_degraded_split(manifest: str | os.PathLike[str], setting: Setting | N
     return target
 
 
-def _locked(out: Path) -> Any:
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
     """An exclusive lock on ``out``'s folder: two benchmark runs at once degrade a set once."""
     import fcntl
-    from contextlib import contextmanager
 
-    @contextmanager
-    def lock() -> Any:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out.parent / f".{out.name}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    return lock()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _resized_mask(src: str, dest: Path, size: tuple[int, int]) -> Path:
