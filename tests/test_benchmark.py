@@ -104,6 +104,25 @@ def test_plan_covers_single_and_joint_runs_of_every_model(tmp_path):
     assert len({r.config_hash for r in trained}) == len(trained)
 
 
+def test_plan_takes_the_profiles_seeds_per_training_set_unless_overridden(tmp_path):
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()
+    cpu = PROFILES["cpu"]
+    assert cpu.joint_seeds >= 3  # joint runs carry the intervals
+
+    def seeds(runs, train_set):
+        return sorted(r.seed for r in runs if r.train_set == train_set)
+
+    default = plan(cpu, get_models("plain_convnext_uper"), ["face", JOINT], None,
+                   tmp_path / "res", tmp_path / "work", lower_bounds=False)
+    assert seeds(default, JOINT) == list(range(cpu.joint_seeds))
+    assert seeds(default, "face") == list(range(cpu.single_task_seeds))
+    override = plan(cpu, get_models("plain_convnext_uper"), ["face", JOINT], 2,
+                    tmp_path / "res", tmp_path / "work", lower_bounds=False)
+    assert seeds(override, JOINT) == seeds(override, "face") == [0, 1]
+
+
 # ------------------------------------------------------------------ result files
 def _result(model: str = "segformer", train_set: str = JOINT, seed: int = 0,
             kind: str = "model", ious: dict[str, float] | None = None) -> dict:

@@ -153,3 +153,16 @@ def test_learning_curves_table_and_plot(tmp_path: Path):
     text = (tmp_path / "out" / "README.md").read_text()
     assert "### Learning curves" in text and "| Omni-IML " in text.split("### Learning")[1]
     assert (tmp_path / "out" / "cpu" / "learning_curves.png").is_file()
+
+
+def test_leaderboard_names_the_seeds_a_joint_run_still_lacks(tmp_path: Path):
+    # the cpu profile asks for seeds 0..2 of every joint run: Omni-IML has 0 and 1
+    write_benchmark_docs(tmp_path / "res" / "cpu", _docs())
+    tool = _leaderboard()
+    tool.generate(tmp_path / "res", tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("**Not run at the current code"))
+    assert f"`{OMNI}` joint seed 2," in line
+    assert f"`{PLAIN}` joint seeds 1, 2," in line
+    assert f"`{OMNI}` natural," not in line and f"`{OMNI}` natural seed" not in line
+    assert f"`{OMNI}` document," in line  # no single-task document run at all

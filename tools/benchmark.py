@@ -44,7 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", default="cpu", choices=list(PROFILES))
     p.add_argument("--models", help="comma-separated zoo keys (default: the profile's)")
     p.add_argument("--tasks", help="training sets: tasks and/or 'joint' (default: all)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per run (default 1)")
+    p.add_argument("--seeds", type=int,
+                   help="seeds 0..N-1 of every run (default: the profile's; cpu: 3 for joint "
+                        "runs, 1 for single-task runs)")
     p.add_argument("--resume", action="store_true",
                    help="continue interrupted runs from their last checkpoint")
     p.add_argument("--force", action="store_true", help="rerun complete runs too")
@@ -70,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "model.backbone.fph.layout=pixel); needs --results-root and "
                         "--work-root away from the leaderboard's")
     args = p.parse_args(argv)
-    if args.seeds < 1 or (args.jobs is not None and args.jobs < 1):
+    if (args.seeds is not None and args.seeds < 1) or (args.jobs is not None and args.jobs < 1):
         p.error("--seeds and --jobs must be at least 1")
     if args.max_iters is not None and args.max_iters < 1:
         p.error(f"--max-iters must be at least 1 (training iterations), got {args.max_iters}")

@@ -143,13 +143,22 @@ def _stray_count(stray: list[dict[str, Any]]) -> str:
 
 
 def _missing_runs(profile: str, prof: Any, docs: list[dict[str, Any]]) -> list[str]:
-    """A line naming the profile's (model, training set) runs without a result file: a model
-    changed since its last run has its stale results removed until the rerun lands."""
+    """A line naming the profile's (model, training set, seed) runs without a result file: a
+    model changed since its last run has its stale results removed until the rerun lands, and
+    a run with fewer seeds than the profile's names the seeds it lacks."""
     if prof is None:
         return []
-    have = {(d["model"], d["train_set"]) for d in docs}
-    missing = [f"`{m.key}` {t}" for m in prof.models_list() for t in m.train_sets
-               if (m.key, t) not in have]
+    have = {(d["model"], d["train_set"], int(d.get("seed", 0))) for d in docs}
+    missing = []
+    for m in prof.models_list():
+        for t in m.train_sets:
+            expected = range(prof.seeds_for(t))
+            lacking = [k for k in expected if (m.key, t, k) not in have]
+            if len(lacking) == len(expected):
+                missing.append(f"`{m.key}` {t}")
+            elif lacking:
+                missing.append(f"`{m.key}` {t} seed{'s' if len(lacking) > 1 else ''} "
+                               f"{', '.join(map(str, lacking))}")
     if not missing:
         return []
     return [f"**Not run at the current code yet ({len(missing)}):** {', '.join(missing)}. "

@@ -70,11 +70,13 @@ def parse_train_sets(tasks: str | None) -> list[str]:
         raise ConfigError("--tasks", str(e)) from None
 
 
-def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str], seeds: int,
-         results_dir: Path, work_root: Path, *, lower_bounds: bool = True,
+def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str],
+         seeds: int | None, results_dir: Path, work_root: Path, *, lower_bounds: bool = True,
          cfg_options: list[str] | None = None) -> list[Run]:
     """The runs of a benchmark, in order: models in zoo order, then training sets, then seeds;
     the lower-bound references first (fast, and they show the data is readable).
+    ``seeds``: seeds 0..N-1 of every run; ``None``: the profile's (``joint_seeds`` for joint
+    runs, ``single_task_seeds`` for the others).
     ``cfg_options`` (``KEY=VALUE``) change every model run's config (and its config hash)."""
     from . import provenance
     from .result import result_filename
@@ -92,7 +94,7 @@ def plan(profile: BenchmarkProfile, models: list[ZooModel], train_sets: list[str
             if train_set not in model.train_sets:
                 continue
             cfg = run_config(model, profile, train_set, 0, cfg_options)
-            for seed in range(seeds):
+            for seed in range(profile.seeds_for(train_set, seeds)):
                 cfg.randomness = dict(seed=seed, deterministic=False)
                 name = result_filename(model.key, train_set, seed)
                 runs.append(Run(model.key, train_set, seed, results_dir / name,

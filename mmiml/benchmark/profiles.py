@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmiml.utils.config import find_type, iter_dicts
 from mmiml.utils.errors import ConfigError
 
-from .zoo import ZooModel, get_models
+from .zoo import JOINT, ZooModel, get_models
 
 #: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
 LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
@@ -45,6 +45,8 @@ class BenchmarkProfile:
             (``mmiml.evaluation.robustness``) run after the test of every joint run of seed 0;
             ``None``: no robustness axis.
         robustness_kinds: the degradations of that protocol.
+        joint_seeds: seeds 0..N-1 of every jointly trained run (``--seeds`` overrides).
+        single_task_seeds: seeds of every single-task run (``--seeds`` overrides).
         description: one line for the leaderboard.
     """
 
@@ -60,7 +62,16 @@ class BenchmarkProfile:
     curve_points: int = 0
     robustness_per_task: int | None = None
     robustness_kinds: tuple[str, ...] = ("jpeg", "blur", "noise", "resize")
+    joint_seeds: int = 1
+    single_task_seeds: int = 1
     description: str = ""
+
+    def seeds_for(self, train_set: str, override: int | None = None) -> int:
+        """How many seeds a run on ``train_set`` gets: ``override`` (``--seeds``) when given,
+        else the profile's joint or single-task count."""
+        if override is not None:
+            return override
+        return self.joint_seeds if train_set == JOINT else self.single_task_seeds
 
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
         """``--models`` (default: the profile's) -> zoo models; an unknown key is a
@@ -86,7 +97,7 @@ PROFILES: dict[str, BenchmarkProfile] = {
                     "the pipeline, the figures mean nothing"),
     "cpu": BenchmarkProfile(
         "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2, curve_points=4,
-        robustness_per_task=25,
+        robustness_per_task=25, joint_seeds=3, single_task_seeds=1,
         description="every model as its tiny twin on SynthIML `cpu` (128 px), from scratch, "
                     "on 2 CPU cores"),
     "paper": BenchmarkProfile(
