@@ -32,7 +32,7 @@ if ! "$VENV/bin/python" -c "import mmcv._ext" 2>/dev/null; then
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} $PIP install --no-build-isolation mmcv==2.1.0
 fi
 $PIP install -q mmsegmentation==1.2.2 mmdet==3.3.0 ftfy regex \
-  jpeglib jsonschema pandas tabulate matplotlib scikit-learn $BYTE_PINS pytest ruff
+  jpeglib lmdb jsonschema pandas tabulate matplotlib scikit-learn $BYTE_PINS pytest ruff
 $PIP install -q --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import mmcv._ext, mmseg.models, mmdet.models, mmiml; print('[setup] ok')"
 echo "$REQ_HASH" > "$STAMP"
