@@ -5,6 +5,11 @@ every task's test split, write one result file per (model, training set, seed).
         [--seeds N] [--resume] [--force] [--jobs N] [--gpus N] [--max-iters N]
         [--results-root DIR]
         [--work-root DIR] [--dry-run]
+    python tools/benchmark.py --profile mvss|catnet|doctamper|omni[-paper] --data-root DIR ...
+
+The real-data protocols (mvss, catnet, doctamper, omni; ``-paper``: the paper configs, on GPUs
+with ``--gpus N``) first convert the datasets found under ``--data-root`` (docs/datasets.md names
+the folders), name the ones missing and go on with the rest; their runs are joint runs only.
 
 Complete runs (a valid result file for the same resolved config) are skipped. An interrupted
 run restarts from iteration 0, or with ``--resume`` from its last checkpoint (a killed
@@ -33,7 +38,9 @@ from mmiml.benchmark.orchestrate import (  # noqa: E402
     summary,
 )
 from mmiml.benchmark.profiles import PROFILES, get_profile  # noqa: E402
+from mmiml.benchmark.zoo import JOINT  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
+from mmiml.utils.errors import ConfigError  # noqa: E402
 
 DEFAULT_RESULTS_ROOT = "leaderboard/results"
 DEFAULT_WORK_ROOT = "work_dirs/benchmark"
@@ -65,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="checkpoints and logs go to WORK_ROOT/<profile>/<run>/")
     p.add_argument("--no-lower-bounds", action="store_true",
                    help="skip the training-free reference rows")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="protocol profiles: the folder holding the datasets (CASIAv2/, "
+                        "CASIAv1/, ...; docs/datasets.md); converted on first use, again when "
+                        "they change")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     p.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE",
                    help="config overrides for every model run, after the profile's: a study "
@@ -86,11 +97,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _prepare(protocol: str, data_root: str | None) -> None:
+    """Convert the protocol's datasets (``--data-root``), or check an earlier preparation."""
+    from mmiml.benchmark.protocols import prepare_protocol, read_prepared
+
+    if data_root is None:
+        info = read_prepared(protocol)
+        print(f"benchmark: protocol {protocol} as prepared before (--data-root converts "
+              "again): " + ", ".join(info["present"]), flush=True)
+        return
+    prepared = prepare_protocol(protocol, data_root, log=lambda m: print(m, flush=True))
+    print(f"benchmark: protocol {protocol}: {', '.join(prepared.present)}; training tasks "
+          f"drawn {prepared.task_weights}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     profile = get_profile(args.profile, args.max_iters)
     models = profile.models_list(args.models)
     train_sets = parse_train_sets(args.tasks)
+    if profile.protocol:
+        if args.tasks and train_sets != [JOINT]:
+            raise ConfigError("--tasks", f"the {profile.protocol} protocol trains one model on "
+                                         "its training sets: joint runs only")
+        train_sets = [JOINT]
+        _prepare(profile.protocol, args.data_root)
+    elif args.data_root:
+        protocols = ", ".join(p for p in PROFILES if PROFILES[p].protocol)
+        raise ConfigError("--data-root", f"only for the protocol profiles ({protocols})")
     from mmiml.utils.setup_env import register_all_modules
 
     register_all_modules()

@@ -8,6 +8,7 @@ what a killed benchmark loses.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 
 from mmengine.config import Config
@@ -15,7 +16,7 @@ from mmengine.config import Config
 from mmiml.utils.config import find_type, iter_dicts
 from mmiml.utils.errors import ConfigError
 
-from .zoo import JOINT, ZooModel, get_models
+from .zoo import JOINT, ZOO, ZooModel, get_models
 
 #: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
 LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
@@ -47,6 +48,8 @@ class BenchmarkProfile:
         robustness_kinds: the degradations of that protocol.
         joint_seeds: seeds 0..N-1 of every jointly trained run (``--seeds`` overrides).
         single_task_seeds: seeds of every single-task run (``--seeds`` overrides).
+        protocol: a real-data protocol (``mmiml.benchmark.protocols``): the runs train and test
+            on the manifests ``tools/benchmark.py --data-root`` prepared, joint runs only.
         description: one line for the leaderboard.
     """
 
@@ -64,6 +67,7 @@ class BenchmarkProfile:
     robustness_kinds: tuple[str, ...] = ("jpeg", "blur", "noise", "resize")
     joint_seeds: int = 1
     single_task_seeds: int = 1
+    protocol: str | None = None
     description: str = ""
 
     def seeds_for(self, train_set: str, override: int | None = None) -> int:
@@ -104,6 +108,26 @@ PROFILES: dict[str, BenchmarkProfile] = {
         "paper", "paper", None, max_iters=None, checkpoint_interval=8000,
         description="paper configs (160k iterations, 512 crops) on SynthIML `paper`; GPUs"),
 }
+
+
+def _protocol_profiles() -> dict[str, BenchmarkProfile]:
+    """Two profiles per real-data protocol: ``<name>`` (tiny twins, their 1k-iteration schedule,
+    CPU) and ``<name>-paper`` (the paper configs; GPUs with ``--gpus N``)."""
+    from .protocols import PROTOCOLS
+
+    main_models = ",".join(m.key for m in ZOO if m.ablation_of is None)
+    out = {}
+    for name, protocol in PROTOCOLS.items():
+        out[name] = BenchmarkProfile(
+            name, "tiny", main_models, max_iters=None, checkpoint_interval=100, jobs=2,
+            protocol=name, description=f"{protocol.title}; tiny twins on CPU")
+        out[f"{name}-paper"] = BenchmarkProfile(
+            f"{name}-paper", "paper", main_models, max_iters=None, checkpoint_interval=8000,
+            protocol=name, description=f"{protocol.title}; paper configs on GPUs")
+    return out
+
+
+PROFILES.update(_protocol_profiles())
 
 
 def get_profile(name: str, max_iters: int | None = None) -> BenchmarkProfile:
@@ -200,6 +224,31 @@ def apply_profile(cfg: Config, profile: BenchmarkProfile, *, seed: int) -> Confi
     cfg.test_dataloader.dataset.pop("tasks", None)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.train_cfg.pop("val_interval", None)
+    if profile.protocol:
+        _protocol_data(cfg, profile.protocol)
     if profile.curve_points:
         _learning_curve(cfg, profile.curve_points)
     return cfg
+
+
+def _protocol_data(cfg: Config, name: str) -> None:
+    """Train on the protocol's prepared training manifest, drawing its tasks by the protocol's
+    weights, and test on its test manifest (every dataset scored as a group)."""
+    from .protocols import protocol_dir, read_prepared
+
+    info = read_prepared(name)
+    folder = protocol_dir(name)
+    for loader, split in (("train_dataloader", "train"), ("test_dataloader", "test")):
+        dataset = cfg[loader].dataset
+        dataset.pop("synthiml", None)
+        dataset.pop("tasks", None)
+        dataset.pop("data_root", None)
+        dataset.ann_file = str(folder / f"{split}.jsonl")
+        dataset.split = split
+    cfg.train_dataloader.sampler = dict(type="TaskWeightedInfiniteSampler",
+                                        task_weights=info["task_weights"])
+    # the data's identity enters the config hash: new data, new runs
+    digest = hashlib.sha256()
+    for name_ in ("protocol.json", "train.jsonl", "test.jsonl"):
+        digest.update((folder / name_).read_bytes())
+    cfg.protocol_data = digest.hexdigest()[:16]

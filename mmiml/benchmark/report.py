@@ -496,3 +496,37 @@ def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no results_"
     return table.to_markdown(index=False, disable_numparse=True)
+
+
+def protocol_tables(docs: Sequence[Mapping[str, Any]], labels: Sequence[str],
+                    metric: str = "pixel_f1_image", digits: int = 3
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A protocol's figures: (per test dataset, per task), one row per trained model, mean ±
+    std over seeds of ``metric``; the dataset table adds the mean over the datasets each run
+    has (``avg``), the task table the metric's macro average."""
+    trained = [d for d in docs if d["kind"] == "model"]
+    by_model: dict[str, list[Mapping[str, Any]]] = {}
+    for d in sorted(trained, key=lambda d: (_ZOO_ORDER.get(d["model"], len(_ZOO_ORDER)),
+                                            d["model"], d["seed"])):
+        by_model.setdefault(d["model"], []).append(d)
+    ds_rows, task_rows = [], []
+    for runs in by_model.values():
+        head = {"model": runs[0]["model_name"], "seeds": str(len(runs))}
+        groups = [r["result"].get("per_group", {}) for r in runs]
+        row = dict(head)
+        for label in labels:
+            row[label] = _mean_std(pd.Series([g[label][metric] if label in g else None
+                                              for g in groups]), digits)
+        row["avg"] = _mean_std(pd.Series([
+            float(np.mean([g[x][metric] for x in labels if x in g])) if any(
+                x in g for x in labels) else None for g in groups]), digits)
+        ds_rows.append(row)
+        tasks = [t for t in COLUMNS_TASKS if any(t in r["result"]["per_task"] or t == AVG
+                                                 for r in runs)]
+        trow = dict(head)
+        for task in tasks:
+            vals = [(r["result"]["avg"] if task == AVG else r["result"]["per_task"].get(task, {})
+                     ).get(metric) for r in runs]
+            trow[task] = _mean_std(pd.Series(vals), digits)
+        task_rows.append(trow)
+    return pd.DataFrame(ds_rows), pd.DataFrame(task_rows)

@@ -65,6 +65,16 @@ BENCHMARK_SCHEMA: dict[str, Any] = {
         "result": {"type": "object"},  # mmiml-result/1, checked by validate_result
         # validations during training (LearningCurveHook): iteration, then per task and avg
         # the figures of that validation; optional (runs without curve_points have none)
+        # a real-data protocol's datasets: found, missing, training draw, entries per task
+        "protocol": {
+            "type": "object",
+            "required": ["protocol", "present", "missing", "task_weights", "counts"],
+            "properties": {"protocol": _STR,
+                           "present": {"type": "array", "items": _STR},
+                           "missing": {"type": "array", "items": _STR},
+                           "task_weights": {"type": "object"},
+                           "counts": {"type": "object"}},
+        },
         "learning_curve": {
             "type": "array",
             "items": {

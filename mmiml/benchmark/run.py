@@ -195,6 +195,13 @@ def _provenance(config_hash: str | None, manifest: str, resumed: bool) -> dict[s
     }
 
 
+def _protocol_record(name: str) -> dict[str, Any]:
+    from .protocols import read_prepared
+
+    info = read_prepared(name)
+    return {k: info[k] for k in ("protocol", "present", "missing", "task_weights", "counts")}
+
+
 def test_manifest(profile: BenchmarkProfile) -> str:
     """The profile's test manifest (generated first if it is SynthIML and missing)."""
     from mmiml.datasets.synthesis.generator import ensure_synthiml
@@ -295,6 +302,7 @@ def run(profile_name: str, model_key: str, train_set: str, seed: int, work_dir: 
                    "description": profile.budget(cfg)},
         "result": result,
         **({"learning_curve": curve} if (curve := read_curve(work)) else {}),
+        **({"protocol": _protocol_record(profile.protocol)} if profile.protocol else {}),
         "complexity": _complexity(cfg, crop),
         "throughput": {"train_images_per_s": timing["train_images_per_s"],
                        "test_images_per_s": n_test / test_wall if test_wall > 0 else None},
