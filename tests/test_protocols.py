@@ -112,3 +112,32 @@ def test_one_command_from_data_root_to_leaderboard_section(tmp_path: Path):
     assert "| CASIAv1" in section.split("### Pixel F1 per task")[0]
     assert "Datasets missing (left out): COVERAGE" in section
     assert "reported, not run here" in section and "*TruFor*" in section
+
+
+def test_doctamper_protocol_tests_each_level_from_the_published_records(tmp_path: Path):
+    from dataset_fixtures_text import make_doctamper
+    from PIL import Image
+
+    root = tmp_path / "datasets"
+    make_doctamper(root / "DocTamper")  # TestingSet with pks for quality 75 only
+    prepared = prepare_protocol("doctamper", root, out_dir=tmp_path / "p", log=lambda m: None)
+    test = read_manifest(prepared.test)
+    groups = {e["group"] for e in test}
+    assert groups == {"DocTamper-TestingSet", "DocTamper-TestingSet@75"}
+    assert any(m.startswith("DocTamper-TestingSet@80") for m in prepared.missing)
+    assert any(m.startswith("DocTamper-FCD") for m in prepared.missing)
+    leveled = [e for e in test if e["group"].endswith("@75")]
+    shipped = {e["lmdb_index"]: e for e in test if "@" not in e["group"]}
+    assert leveled and len(leveled) == len(shipped)
+    for e in leveled:
+        with Image.open(e["image"]) as img:  # grey, and the final quality's table
+            assert img.mode == "L" and img.format == "JPEG"
+            final = e["compression_qualities"][-1]
+            ref = Image.new("L", img.size)
+            import io
+            buf = io.BytesIO()
+            ref.save(buf, "JPEG", quality=final)
+            assert img.quantization[0] == Image.open(buf).quantization[0]
+        assert e["mask"] == shipped[e["lmdb_index"]]["mask"]
+    assert PROTOCOLS["doctamper"].test_labels()[:2] == ["DocTamper-TestingSet",
+                                                        "DocTamper-TestingSet@75"]

@@ -41,8 +41,10 @@ class ProtocolSet:
         splits: the converted entries kept (their own split); ``None`` keeps all.
         subsets: for datasets with subsets (DocTamper, OpenForensics), the ``subset`` values
             kept; ``None`` keeps all.
-        label: the ``group`` its test entries are scored under (default: the source name, and
-            the subset when there is one).
+        label: the ``group`` its test entries are scored under (default: the folder).
+        levels: DocTamper's test protocol: one test copy per minimum JPEG quality, each image
+            recompressed by its published per-sample record (``pks/<subset>_<Q>.pk``) and
+            scored as ``<label>@<Q>``; without the ``pks`` folder the set is tested as shipped.
     """
 
     converter: str
@@ -51,6 +53,7 @@ class ProtocolSet:
     splits: tuple[str, ...] | None = None
     subsets: tuple[str, ...] | None = None
     label: str | None = None
+    levels: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,13 @@ class Protocol:
     reference_source: str = ""
 
     def test_labels(self) -> list[str]:
-        return [s.label or s.folder for s in self.sets if s.role == "test"]
+        """The test groups, each DocTamper level on its own."""
+        out = []
+        for s in self.sets:
+            if s.role == "test":
+                label = s.label or s.folder
+                out += [label, *[f"{label}@{q}" for q in s.levels]]
+        return out
 
 
 _NATURAL_TEST = tuple(ProtocolSet(c, f, "test") for c, f in (
@@ -135,8 +144,8 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
         "doctamper", "DocTamper protocol: train on DocTamperV1-TrainingSet, test on TestingSet, "
                      "FCD and SCD (Qu et al., CVPR 2023)",
         (ProtocolSet("doctamper", "DocTamper", "train", subsets=("TrainingSet",)),
-         *[ProtocolSet("doctamper", "DocTamper", "test", subsets=(s,), label=f"DocTamper-{s}")
-           for s in ("TestingSet", "FCD", "SCD")]),
+         *[ProtocolSet("doctamper", "DocTamper", "test", subsets=(s,), label=f"DocTamper-{s}",
+                       levels=(75, 80, 85, 90)) for s in ("TestingSet", "FCD", "SCD")]),
         task_weights={"document": 1.0}),
     Protocol(
         "omni", "Omni-IML protocol: the four tasks trained jointly, drawn 10:5:2:20 (natural: "
@@ -199,22 +208,60 @@ def _fingerprint(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _convert(pset: ProtocolSet, folder: Path, out_dir: Path, log: Callable[[str], None]
-             ) -> tuple[list[dict[str, Any]], str]:
+def _convert(pset: ProtocolSet, folder: Path, out_dir: Path, log: Callable[[str], None],
+             **options: Any) -> tuple[list[dict[str, Any]], str]:
     """The converted entries of one dataset folder and its fingerprint, cached by it."""
     from mmiml.datasets.converters import convert_dataset
     from mmiml.datasets.manifest import read_manifest
 
-    manifest = out_dir / "converted" / f"{pset.converter}.jsonl"
+    suffix = "".join(f"_{k}{v}" for k, v in sorted(options.items()))
+    manifest = out_dir / "converted" / f"{pset.converter}{suffix}.jsonl"
     stamp = manifest.with_suffix(".source.json")
-    key = {"root": str(folder.resolve()), "fingerprint": _fingerprint(folder)}
+    key = {"root": str(folder.resolve()), "fingerprint": _fingerprint(folder), **options}
     if manifest.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == key:
         return read_manifest(manifest), key["fingerprint"]
-    entries, report = convert_dataset(pset.converter, folder, manifest)
+    entries, report = convert_dataset(pset.converter, folder, manifest, **options)
     log(f"protocol: converted {folder} ({pset.converter}): {report.num_entries} entries, "
         f"{report.num_left_out} left out (report: {manifest}.report.json)")
     stamp.write_text(json.dumps(key) + "\n")
     return (read_manifest(manifest) if entries else []), key["fingerprint"]
+
+
+def _recompressed(pset: ProtocolSet, folder: Path, entries: list[dict[str, Any]], out: Path,
+                  level: int) -> tuple[list[dict[str, Any]], int]:
+    """Test entries of DocTamper at one minimum quality: each image recompressed by its
+    published record (``doctamper_recompress``), written once under
+    ``<out>/recompressed/q<level>/``; and how many had no record."""
+    from mmiml.datasets.converters.doctamper import (
+        DOCTAMPER_SUBSETS,
+        compression_records,
+        doctamper_recompress,
+        record_qualities,
+    )
+
+    lmdb_folder = {short: name for name, (short, _) in DOCTAMPER_SUBSETS.items()}
+    label = pset.label or pset.folder
+    rows, no_record = [], 0
+    loaded: dict[str, tuple[Path, Any]] = {}
+    for e in entries:
+        subset = str(e["subset"])
+        if subset not in loaded:
+            loaded[subset] = compression_records(folder / "pks", lmdb_folder[subset], level)
+        pk, records = loaded[subset]
+        qualities = record_qualities(pk, records, int(e["lmdb_index"]))
+        if qualities is None:
+            no_record += 1
+            continue
+        target = out / "recompressed" / f"q{level}" / subset / f"{e['lmdb_index']}.jpg"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(doctamper_recompress(Path(e["image"]).read_bytes(), qualities))
+        entry = {k: v for k, v in e.items() if k != "line"}
+        entry.update(image=str(target), orig_split=e["split"], split="test",
+                     group=f"{label}@{level}", compression_qualities=qualities,
+                     doctamper_min_quality=level)
+        rows.append(entry)
+    return rows, no_record
 
 
 def prepare_protocol(name: str, data_root: str | Path, *, out_dir: Path | None = None,
@@ -256,7 +303,27 @@ def prepare_protocol(name: str, data_root: str | Path, *, out_dir: Path | None =
         if not kept:
             missing.append(f"{label} ({pset.role}; {folder} holds no entries for it)")
             continue
-        present.append(f"{label} ({pset.role})")
+        if pset.levels and pset.role == "test":
+            if (folder / "pks").is_dir():
+                for level in pset.levels:
+                    try:
+                        leveled, no_record = _recompressed(pset, folder, kept, out, level)
+                    except IMLDataError as e:  # that level's records are not there
+                        missing.append(f"{label}@{level} ({e})")
+                        continue
+                    rows["test"] += leveled
+                    if no_record:
+                        missing.append(f"{label}@{level}: {no_record} image(s) without a "
+                                       "compression record")
+                present.append(f"{label} ({pset.role}; at minimum quality "
+                               f"{', '.join(map(str, pset.levels))}, and as shipped)")
+            else:
+                present.append(f"{label} ({pset.role}; as shipped)")
+                missing.append(f"{label} at minimum quality "
+                               f"{', '.join(map(str, pset.levels))} (no pks/ folder in "
+                               f"{folder}; tested as shipped)")
+        else:
+            present.append(f"{label} ({pset.role})")
         for e in kept:
             entry = {k: v for k, v in e.items() if k != "line"}
             entry["orig_split"] = e["split"]

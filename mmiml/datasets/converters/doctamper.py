@@ -21,7 +21,8 @@ from mmiml.utils.errors import ConfigError, IMLDataError
 from .base import ConversionContext, DatasetConverter
 from .safe_pickle import load_pickle
 
-__all__ = ["DOCTAMPER_SUBSETS", "MIN_QUALITIES", "DocTamperConverter", "doctamper_recompress"]
+__all__ = ["DOCTAMPER_SUBSETS", "MIN_QUALITIES", "DocTamperConverter", "compression_records",
+           "doctamper_recompress", "record_qualities"]
 
 #: LMDB folder -> (subset name in the entries, split)
 DOCTAMPER_SUBSETS: dict[str, tuple[str, str]] = {
@@ -73,6 +74,47 @@ def doctamper_recompress(image_bytes: bytes, qualities: list[int]) -> bytes:
         img = Image.open(io.BytesIO(data))
         img.load()
     return data
+
+
+def compression_records(pks: Path, folder: str, minq: int) -> tuple[Path, Any]:
+    """``(pk path, records)`` of the LMDB ``folder`` (``DocTamperV1-FCD``) at minimum quality
+    ``minq``: ``pks/DocTamperV1-<subset>_<minq>.pk`` (``<subset>_<minq>.pk`` accepted too, our
+    choice), loaded without running code; `record_qualities` reads one
+    sample's record from it.
+
+    Raises:
+        IMLDataError: no such file, or it is not a collection of records.
+    """
+    names = [f"{folder}_{minq}.pk", f"{DOCTAMPER_SUBSETS[folder][0]}_{minq}.pk"]
+    found = next((pks / n for n in names if (pks / n).is_file()), None)
+    if found is None:
+        raise IMLDataError(str(pks), f"no {' or '.join(names)}: the compression record "
+                                     f"of {folder} at min quality {minq}")
+    records = load_pickle(found)
+    if not isinstance(records, (dict, list, tuple, np.ndarray)):
+        raise IMLDataError(str(found), f"expected a dict or list of quality records "
+                                       f"indexed by sample, got {type(records).__name__}")
+    return found, records
+
+
+def record_qualities(pk: Path, records: Any, index: int) -> list[int] | None:
+    """The qualities of sample ``index`` (None when the pk has no record for it)."""
+    if isinstance(records, dict):
+        record = records.get(index, records.get(str(index)))
+    else:
+        record = records[index] if index < len(records) else None
+    if record is None:
+        return None
+    seq = np.asarray(record).reshape(-1) if not isinstance(record, (str, bytes)) else None
+    if seq is None or seq.size == 0 or seq.dtype.kind not in "iuf":
+        raise IMLDataError(str(pk), f"record {index}: expected 1 to 3 JPEG qualities, got "
+                                    f"{record!r}")
+    qs = [int(q) for q in seq]
+    if any(q != v or not 1 <= q <= 100 for q, v in zip(qs, seq.tolist())):
+        raise IMLDataError(str(pk), f"record {index}: JPEG qualities must be integers in "
+                                    f"1..100, got {record!r}")
+    return qs
+
 
 
 def _image_extension(data: bytes) -> str | None:
@@ -149,40 +191,9 @@ class DocTamperConverter(DatasetConverter):
             raise IMLDataError(str(pks or ctx.root / "pks"),
                                "no pks folder: the compression protocol (--doctamper-min-"
                                "quality) needs DocTamper's pks/DocTamperV1-<subset>_<minq>.pk")
-        out: dict[str, tuple[Path, Any]] = {}
-        for folder in folders:
-            if DOCTAMPER_SUBSETS[folder][1] != "test":
-                continue
-            names = [f"{folder}_{minq}.pk", f"{DOCTAMPER_SUBSETS[folder][0]}_{minq}.pk"]
-            found = next((pks / n for n in names if (pks / n).is_file()), None)
-            if found is None:
-                raise IMLDataError(str(pks), f"no {' or '.join(names)}: the compression record "
-                                             f"of {folder} at min quality {minq}")
-            records = load_pickle(found)
-            if not isinstance(records, (dict, list, tuple, np.ndarray)):
-                raise IMLDataError(str(found), f"expected a dict or list of quality records "
-                                               f"indexed by sample, got {type(records).__name__}")
-            out[folder] = (found, records)
+        out = {folder: compression_records(pks, folder, minq) for folder in folders
+               if DOCTAMPER_SUBSETS[folder][1] == "test"}
         return out, pks
-
-    @staticmethod
-    def _qualities(pk: Path, records: Any, index: int) -> list[int] | None:
-        """The qualities of sample ``index`` (None when the pk has no record for it)."""
-        if isinstance(records, dict):
-            record = records.get(index, records.get(str(index)))
-        else:
-            record = records[index] if index < len(records) else None
-        if record is None:
-            return None
-        seq = np.asarray(record).reshape(-1) if not isinstance(record, (str, bytes)) else None
-        if seq is None or seq.size == 0 or seq.dtype.kind not in "iuf":
-            raise IMLDataError(str(pk), f"record {index}: expected 1 to 3 JPEG qualities, got "
-                                        f"{record!r}")
-        qs = [int(q) for q in seq]
-        if any(q != v or not 1 <= q <= 100 for q, v in zip(qs, seq.tolist())):
-            raise IMLDataError(str(pk), f"record {index}: JPEG qualities must be integers in "
-                                        f"1..100, got {record!r}")
-        return qs
 
     @staticmethod
     def _qt_tables(ctx: ConversionContext, pks: Path) -> tuple[Path, set[int]] | None:
@@ -291,7 +302,7 @@ class DocTamperConverter(DatasetConverter):
                 extra: dict[str, Any] = {"subset": subset, "lmdb_index": index,
                                          "orig_image": orig_image}
                 if record is not None and minq is not None:
-                    qs = self._qualities(record[0], record[1], index)
+                    qs = record_qualities(record[0], record[1], index)
                     if qs is None:
                         ctx.report.skipped.append((orig_image, f"no compression record in "
                                                                f"{ctx.rel(record[0])}"))
