@@ -72,6 +72,27 @@ class LoadIMLImageFromFile(BaseTransform):
 
 
 @TRANSFORMS.register_module()
+class LoadIMLImageFromNDArray(BaseTransform):
+    """Take ``results['img']``, an HxWx3 uint8 **RGB** array given in memory (the inference
+    API), as :class:`LoadIMLImageFromFile` would have loaded it: BGR, with the same keys.
+
+    There is no file, so there is no compression history: ``img_is_jpeg`` is False and a DCT
+    model's ``LoadJpegDCT`` re-encodes the pixels (as for a PNG).
+    """
+
+    def transform(self, results: dict) -> dict:
+        rgb = np.asarray(results["img"])
+        where = results.get("img_path", "<array>")
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise IMLDataError(where, f"expected an HxWx3 uint8 RGB array, got shape "
+                                      f"{rgb.shape} and dtype {rgb.dtype}")
+        img = np.ascontiguousarray(rgb[..., ::-1])
+        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                       img_is_jpeg=False, img_digest=None)
+        return results
+
+
+@TRANSFORMS.register_module()
 class LoadIMLAnnotations(BaseTransform):
     """Load the tampering mask as ``gt_seg_map`` (HxW uint8, 0 authentic / 1 tampered).
 
