@@ -1,4 +1,5 @@
-"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out result.json]``.
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out result.json]
+[--save-pred DIR] [--show-dir DIR]``.
 
 Writes the same result JSON as tools/score.py (schema mmiml-result/1) and prints the per-task
 table. Distributed: ``bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS``, or on a slurm
@@ -44,6 +45,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("checkpoint")
     parser.add_argument("--out", help="write the result JSON here")
     parser.add_argument(
+        "--save-pred", metavar="DIR",
+        help="save every test image's tampering probability map as DIR/<image stem>.npy "
+             "(float32, the image's original size): exactly what the metric scored, in the "
+             "format tools/score.py reads back")
+    parser.add_argument(
+        "--show-dir", metavar="DIR",
+        help="draw a panel per test image to DIR/<image stem>.png: image, ground truth, heat "
+             "map and overlay, with the image's IoU in the title")
+    parser.add_argument(
         "--non-strict", action="store_true",
         help="load the checkpoint tensors that fit the model and test anyway (the result JSON "
              "records strict=false and how many keys were missing, unexpected or of another "
@@ -69,6 +79,13 @@ def main() -> int:
         if not isinstance(cfg.test_evaluator, dict):
             raise ConfigError(args.config, "--out needs test_evaluator to be one IMLMetric")
         cfg.test_evaluator["out_file"] = None
+    if args.save_pred or args.show_dir:
+        cfg.custom_hooks = [*(cfg.get("custom_hooks") or []),
+                            dict(type="SavePredictionsHook", pred_dir=args.save_pred,
+                                 show_dir=args.show_dir)]
+    if args.show_dir:
+        cfg.visualizer = dict(type="IMLLocalVisualizer", name="visualizer",
+                              vis_backends=[dict(type="LocalVisBackend")])
     adapt_cfg_to_device(cfg, args.launcher)
     runner = StrictLoadRunner.from_cfg(cfg)
     runner.strict_load = not args.non_strict

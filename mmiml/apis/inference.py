@@ -22,6 +22,7 @@ import torch
 
 from mmiml.datasets.importers import IMAGE_EXTENSIONS
 from mmiml.evaluation import functional as F
+from mmiml.evaluation.metrics.iml_metric import sample_probability
 from mmiml.utils.errors import ConfigError, IMLDataError
 
 __all__ = ["IMLPrediction", "ImageInput", "expand_inputs", "inference_model", "init_model",
@@ -191,15 +192,6 @@ def _regions(prob: np.ndarray, mask: np.ndarray) -> list[dict[str, Any]]:
     return sorted(regions, key=lambda r: -r["area"])
 
 
-def _probability(sample: Any, shape: tuple[int, int]) -> np.ndarray:
-    logits = sample.seg_logits.data.float()
-    prob = torch.sigmoid(logits[0]) if logits.shape[0] == 1 else torch.softmax(logits, 0)[1]
-    if tuple(prob.shape) != shape:
-        prob = torch.nn.functional.interpolate(prob[None, None], size=shape, mode="bilinear",
-                                               align_corners=False)[0, 0]
-    return np.ascontiguousarray(prob.cpu().numpy(), dtype=np.float32)
-
-
 def _load(item: ImageInput, index: int) -> dict[str, Any]:
     """The pipeline's input for one image; checks what the pipeline cannot name well."""
     from mmiml.datasets.io import image_size
@@ -251,7 +243,7 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Iterable[ImageI
             (sample,) = model.test_step({"inputs": [packed["inputs"]],
                                          "data_samples": [packed["data_samples"]]})
         shape = tuple(int(v) for v in sample.metainfo["ori_shape"][:2])
-        prob = _probability(sample, shape)
+        prob = sample_probability(sample, shape, str(results["img_path"]))
         mask = (prob > threshold).astype(np.uint8)
         head = sample.metainfo.get("img_score")
         if head is not None:

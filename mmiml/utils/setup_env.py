@@ -22,6 +22,7 @@ def register_all_modules() -> None:
     import mmiml.engine  # noqa: F401
     import mmiml.evaluation  # noqa: F401
     import mmiml.models  # noqa: F401
+    import mmiml.visualization  # noqa: F401
 
     register_mmseg(init_default_scope=False)
 

@@ -1,1 +1,1 @@
-from .iml_metric import IMLMetric  # noqa: F401 - registers IMLMetric in mmseg METRICS
+from .iml_metric import IMLMetric, sample_probability  # noqa: F401 - registers IMLMetric

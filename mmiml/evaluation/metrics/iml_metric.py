@@ -98,6 +98,39 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
+def sample_probability(sample: Any, shape: tuple[int, ...], img_path: str) -> np.ndarray:
+    """A prediction's tampering probability map at ``shape`` (the original size): its
+    ``pred_prob``, else the sigmoid (1xHxW) or softmax (2xHxW) of its ``seg_logits``, resized
+    bilinearly (docs/metrics.md, "Resolution"). The one conversion every tool uses (metric,
+    inference API, saved predictions, panels), so they agree to the bit."""
+    data = _pixel_data(_field(sample, "pred_prob"))
+    if data is not None:
+        prob = _as_2d(_tensor(data), "pred_prob", img_path).float()
+    else:
+        logits = _pixel_data(_field(sample, "seg_logits"))
+        if logits is None:
+            raise IMLDataError(img_path, "data sample has neither pred_prob nor seg_logits")
+        logits = _tensor(logits).float()
+        if logits.ndim == 2:
+            logits = logits[None]
+        if logits.ndim != 3 or logits.shape[0] not in (1, 2):
+            raise IMLDataError(img_path, "seg_logits must be 1xHxW (sigmoid) or 2xHxW "
+                                         f"(softmax), got shape {tuple(logits.shape)}")
+        if logits.shape[0] == 1:
+            prob = torch.sigmoid(logits[0])
+        else:
+            prob = torch.softmax(logits, dim=0)[1]
+    if tuple(prob.shape) != tuple(shape):
+        # docs/metrics.md "Resolution": scored at the ground truth's original size
+        prob = nnf.interpolate(prob[None, None], size=tuple(shape), mode="bilinear",
+                               align_corners=False)[0, 0]
+    out = np.ascontiguousarray(prob.numpy(), dtype=np.float32)
+    lo, hi = float(out.min()), float(out.max())
+    if not (lo >= 0.0 and hi <= 1.0):  # also catches NaN
+        raise IMLDataError(img_path, f"probabilities must lie in [0, 1] (found {lo}..{hi})")
+    return out
+
+
 @METRICS.register_module()
 class IMLMetric(BaseMetric):
     """Image manipulation localization metric (docs/metrics.md).
@@ -180,32 +213,7 @@ class IMLMetric(BaseMetric):
         return np.ascontiguousarray(gt)
 
     def _probability(self, sample: Any, shape: tuple[int, ...], img_path: str) -> np.ndarray:
-        data = _pixel_data(_field(sample, "pred_prob"))
-        if data is not None:
-            prob = _as_2d(_tensor(data), "pred_prob", img_path).float()
-        else:
-            logits = _pixel_data(_field(sample, "seg_logits"))
-            if logits is None:
-                raise IMLDataError(img_path, "data sample has neither pred_prob nor seg_logits")
-            logits = _tensor(logits).float()
-            if logits.ndim == 2:
-                logits = logits[None]
-            if logits.ndim != 3 or logits.shape[0] not in (1, 2):
-                raise IMLDataError(img_path, "seg_logits must be 1xHxW (sigmoid) or 2xHxW "
-                                             f"(softmax), got shape {tuple(logits.shape)}")
-            if logits.shape[0] == 1:
-                prob = torch.sigmoid(logits[0])
-            else:
-                prob = torch.softmax(logits, dim=0)[1]
-        if tuple(prob.shape) != tuple(shape):
-            # docs/metrics.md "Resolution": scored at the ground truth's original size
-            prob = nnf.interpolate(prob[None, None], size=tuple(shape), mode="bilinear",
-                                   align_corners=False)[0, 0]
-        out = np.ascontiguousarray(prob.numpy(), dtype=np.float32)
-        lo, hi = float(out.min()), float(out.max())
-        if not (lo >= 0.0 and hi <= 1.0):  # also catches NaN
-            raise IMLDataError(img_path, f"probabilities must lie in [0, 1] (found {lo}..{hi})")
-        return out
+        return sample_probability(sample, shape, img_path)
 
     @staticmethod
     def _unit_number(sample: Any, key: str, img_path: str) -> float | None:
