@@ -69,3 +69,29 @@ def test_panel_row_layout_and_iou():
     row = panel_row(image, prob, mask, gt, title="x")
     assert row.shape == (10 + 44, 4 * 12 + 12, 3)
     assert panel_row(image, prob, mask).shape == (10 + 22, 3 * 12 + 8, 3)
+
+
+def test_browse_dataset_draws_a_grid_per_task_and_counts_unreadable(tmp_path: Path):
+    from helpers import load_tool
+
+    from mmiml.datasets.demo_splices import make_demo_splices
+    from mmiml.datasets.manifest import read_manifest, write_manifest
+
+    manifest = make_demo_splices(tmp_path / "demo", num_train=0, num_test=5, size=48, seed=2)
+    entries = read_manifest(manifest)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    entries.append({**entries[0], "image": str(broken)})
+    write_manifest([{k: v for k, v in e.items() if k != "line"} for e in entries],
+                   tmp_path / "m.jsonl")
+    tool = load_tool("browse_dataset")
+    code = tool.main([str(tmp_path / "m.jsonl"), "--out-dir", str(tmp_path / "grid"),
+                      "--cols", "3", "--size", "64"])
+    assert code == 1  # one entry unreadable, drawn grey and counted
+    task = entries[0]["task"]
+    n = sum(e["task"] == task for e in entries)
+    assert {p.stem for p in (tmp_path / "grid").glob("*.png")} == {e["task"] for e in entries}
+    grid = cv2.imread(str(tmp_path / "grid" / f"{task}.png"))
+    rows = -(-n // 3)
+    assert grid.shape == (rows * (64 + 30 + 4), min(3, n) * (64 + 4), 3)
+    assert (grid[..., 2] > 200).any()  # red tint of a tampered region (BGR on disk)
