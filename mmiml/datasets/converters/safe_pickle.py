@@ -46,17 +46,23 @@ class _Refused(Exception):
 
 
 class _DataOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only :data:`ALLOWED_GLOBALS`."""
+    """An unpickler that resolves only the globals it is given."""
+
+    def __init__(self, *args: Any, allowed: dict[tuple[str, str], Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            return self.allowed[(module, name)]
         except KeyError:
             raise _Refused(module, name) from None
 
 
-def load_pickle(path: str | os.PathLike) -> Any:
-    """The content of the pickle ``path``, loaded with data-only globals (see the module doc).
+def load_pickle(path: str | os.PathLike, *, plain_only: bool = False) -> Any:
+    """The content of the pickle ``path``, loaded with data-only globals (see the module doc);
+    ``plain_only``: no global at all, so only dicts, lists, tuples, sets, strings, bytes,
+    numbers, booleans and None load (no numpy either).
 
     Raises:
         IMLDataError: the file is missing or unreadable, is not a pickle, or names a global
@@ -66,7 +72,8 @@ def load_pickle(path: str | os.PathLike) -> Any:
     try:
         with open(path, "rb") as f:
             # latin1: numpy arrays in Python 2 pickles hold their data as byte strings
-            return _DataOnlyUnpickler(f, encoding="latin1").load()
+            allowed = {} if plain_only else ALLOWED_GLOBALS
+            return _DataOnlyUnpickler(f, encoding="latin1", allowed=allowed).load()
     except FileNotFoundError:
         raise IMLDataError(path, "pickle file not found") from None
     except _Refused as e:
