@@ -19,10 +19,10 @@ setup:
 	$(PY) tools/fetch_sources.py
 
 lint: setup
-	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs
+	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs demo
 
 test: setup
-	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs
+	$(VENV)/bin/ruff check mmiml tools tests benchmarks configs demo
 	$(PY) -m pytest -q
 	$(MAKE) bench-smoke leaderboard-check metafile-check
 
