@@ -141,3 +141,18 @@ def test_doctamper_protocol_tests_each_level_from_the_published_records(tmp_path
         assert e["mask"] == shipped[e["lmdb_index"]]["mask"]
     assert PROTOCOLS["doctamper"].test_labels()[:2] == ["DocTamper-TestingSet",
                                                         "DocTamper-TestingSet@75"]
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_protocol_dataset_configs_read_the_prepared_manifests(name: str):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(ROOT / f"configs/_base_/datasets/protocol_{name}.py"))
+    assert cfg.train_dataloader.dataset.ann_file == f"data/protocols/{name}/train.jsonl"
+    assert cfg.test_dataloader.dataset.ann_file == f"data/protocols/{name}/test.jsonl"
+    assert cfg.train_dataloader.dataset.synthiml is None
+    weights = cfg.train_dataloader.sampler.task_weights
+    assert set(weights) <= {"natural", "document", "face", "scene_text"}
+    expected = dict(PROTOCOLS[name].task_weights)
+    assert {k: float(v) for k, v in weights.items()} == {k: float(v) for k, v in
+                                                         expected.items()}
