@@ -242,7 +242,7 @@ class ConversionContext:
         self.report.count(entry)
         return entry
 
-    def _decodes(self, path: Path, what: str) -> tuple[int, int] | None:
+    def decodes(self, path: Path, what: str) -> tuple[int, int] | None:
         """``(W, H)`` of a file that decodes, else None (reported as undecodable)."""
         try:
             with open_image(path, what) as img:
@@ -253,7 +253,7 @@ class ConversionContext:
 
     def authentic(self, image: Path, split: str, **extra: Any) -> dict[str, Any] | None:
         """An authentic entry, if the image decodes."""
-        if self._decodes(image, "image") is None:
+        if self.decodes(image, "image") is None:
             return None
         return self._entry(image, None, split, **extra)
 
@@ -269,7 +269,7 @@ class ConversionContext:
         image's relative path). A mask of another size is resized, cropped or skipped by the
         size policy; an empty mask is left out, a full one kept; both are reported.
         """
-        size = self._decodes(image, "image")
+        size = self.decodes(image, "image")
         if size is None:
             return None
         name = mask_name or self.rel(image)

@@ -29,7 +29,7 @@ def image_size(ctx: ConversionContext, path: Path) -> tuple[int, int] | None:
             return img.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         # the context's own check words the report line as for every other converter
-        return ctx._decodes(path, "image")
+        return ctx.decodes(path, "image")
 
 
 def fill_polygons(size: tuple[int, int], polygons: Iterable[np.ndarray]) -> np.ndarray:
