@@ -257,6 +257,17 @@ class ConversionContext:
             return None
         return self._entry(image, None, split, **extra)
 
+    def authentic_folder(self, folder: Path | None, split: str, name: str
+                         ) -> list[dict[str, Any]]:
+        """An authentic entry per image of ``folder``; a missing folder (``name``, as shipped)
+        is reported as a defect: the dataset then has no authentic images here."""
+        if folder is None:
+            self.report.defects.append(f"no {name}/ folder: no authentic images")
+            return []
+        entries = [self.authentic(image, split)
+                   for image in list_files(folder, self.report, self.root)]
+        return [e for e in entries if e]
+
     def tampered(self, image: Path, mask: Path | np.ndarray, split: str, *, encoding: str,
                  orig_mask: Path | str | None = None, inverted: bool = False,
                  threshold: float | None = None, mask_name: str | None = None, **extra: Any

@@ -72,15 +72,7 @@ class CASIAv1Converter(DatasetConverter):
                                      manipulation=kind)
                 if entry:
                     entries.append(entry)
-        au = ctx.find_dir("Au", required=False)
-        if au is None:
-            ctx.report.defects.append("no Au/ folder: no authentic images")
-        else:
-            for image in list_files(au, ctx.report, ctx.root):
-                entry = ctx.authentic(image, split)
-                if entry:
-                    entries.append(entry)
-        return entries
+        return entries + ctx.authentic_folder(ctx.find_dir("Au", required=False), split, "Au")
 
 
 class CASIAv2Converter(DatasetConverter):

@@ -74,14 +74,7 @@ class ColumbiaConverter(DatasetConverter):
                                  mask_name=ctx.rel(image))
             if entry:
                 entries.append(entry)
-        if auth is None:
-            ctx.report.defects.append("no 4cam_auth/ folder: no authentic images")
-        else:
-            for image in list_files(auth, ctx.report, ctx.root):
-                entry = ctx.authentic(image, split)
-                if entry:
-                    entries.append(entry)
-        return entries
+        return entries + ctx.authentic_folder(auth, split, "4cam_auth")
 
     @staticmethod
     def _nested(ctx: ConversionContext, name: str, required: bool = True) -> Path | None:
