@@ -123,6 +123,42 @@ def test_plan_takes_the_profiles_seeds_per_training_set_unless_overridden(tmp_pa
     assert seeds(override, JOINT) == seeds(override, "face") == [0, 1]
 
 
+def test_default_cpu_profile_is_the_nine_models_jointly_and_cpu_long_is_everything(tmp_path):
+    """`cpu` is what fits 2 hours (joint runs of the main models, 3 seeds); `cpu-long` adds the
+    single-task runs and the ablations at a longer budget."""
+    from mmiml.utils.setup_env import register_all_modules
+
+    register_all_modules()
+    cpu, long = PROFILES["cpu"], PROFILES["cpu-long"]
+    assert cpu.train_sets_list() == (JOINT,)
+    assert long.train_sets_list() == TRAIN_SETS
+    main = [m for m in ZOO if m.ablation_of is None]
+    assert [m.key for m in cpu.models_list()] == [m.key for m in main]
+    assert len(long.models_list()) == len(ZOO) > len(main)
+    assert long.max_iters > cpu.max_iters
+
+    runs = plan(cpu, cpu.models_list(), list(cpu.train_sets_list()), None, tmp_path / "r",
+                tmp_path / "w", lower_bounds=False)
+    assert {r.train_set for r in runs} == {JOINT}
+    assert len(runs) == len(main) * cpu.joint_seeds
+    runs = plan(long, long.models_list(), list(long.train_sets_list()), None, tmp_path / "r",
+                tmp_path / "w", lower_bounds=False)
+    assert len(runs) == (len(main) * (4 * long.single_task_seeds + long.joint_seeds)
+                         + (len(ZOO) - len(main)) * long.joint_seeds)
+    # the command line takes the profile's training sets unless --tasks names others
+    def dry_run(*extra: str) -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "tools/benchmark.py", "--dry-run", "--no-lower-bounds",
+             "--results-root", str(tmp_path / "r"), "--work-root", str(tmp_path / "w"),
+             "--models", "plain_convnext_uper", *extra],
+            cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, check=True).stdout
+        return [line.split(": ")[0].split(". ", 1)[1] for line in out.splitlines()
+                if " -> " in line]
+
+    assert dry_run() == [f"plain_convnext_uper / joint / seed {k}" for k in range(3)]
+    assert dry_run("--tasks", "face") == ["plain_convnext_uper / face / seed 0"]
+
+
 # ------------------------------------------------------------------ result files
 def _result(model: str = "segformer", train_set: str = JOINT, seed: int = 0,
             kind: str = "model", ious: dict[str, float] | None = None) -> dict:

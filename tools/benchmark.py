@@ -1,7 +1,7 @@
 """Run the benchmark: train every model of a profile on each task and jointly, test each run on
 every task's test split, write one result file per (model, training set, seed).
 
-    python tools/benchmark.py [--profile smoke|cpu|paper] [--models a,b] [--tasks t1,joint]
+    python tools/benchmark.py [--profile smoke|cpu|cpu-long|paper] [--models a,b] [--tasks t1,joint]
         [--seeds N] [--resume] [--force] [--jobs N] [--gpus N] [--max-iters N]
         [--results-root DIR]
         [--work-root DIR] [--dry-run]
@@ -50,10 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="cpu", choices=list(PROFILES))
     p.add_argument("--models", help="comma-separated zoo keys (default: the profile's)")
-    p.add_argument("--tasks", help="training sets: tasks and/or 'joint' (default: all)")
+    p.add_argument("--tasks", help="training sets: tasks and/or 'joint' (default: the "
+                        "profile's; cpu: joint, cpu-long and smoke: every task and joint)")
     p.add_argument("--seeds", type=int,
-                   help="seeds 0..N-1 of every run (default: the profile's; cpu: 3 for joint "
-                        "runs, 1 for single-task runs)")
+                   help="seeds 0..N-1 of every run (default: the profile's; cpu and cpu-long: 3 "
+                        "for joint runs, 1 for single-task runs)")
     p.add_argument("--resume", action="store_true",
                    help="continue interrupted runs from their last checkpoint")
     p.add_argument("--force", action="store_true", help="rerun complete runs too")
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     profile = get_profile(args.profile, args.max_iters)
     models = profile.models_list(args.models)
-    train_sets = parse_train_sets(args.tasks)
+    train_sets = parse_train_sets(args.tasks or profile.train_sets)
     if profile.protocol:
         if args.tasks and train_sets != [JOINT]:
             raise ConfigError("--tasks", f"the {profile.protocol} protocol trains one model on "

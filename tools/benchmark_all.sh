@@ -2,13 +2,15 @@
 # The benchmark, end to end: train and test every run of a profile, then regenerate the
 # leaderboard from the result files.
 #
-#   bash tools/benchmark_all.sh [--profile smoke|cpu|paper] [--models a,b] [--tasks t,joint]
+#   bash tools/benchmark_all.sh [--profile smoke|cpu|cpu-long|paper] [--models a,b] [--tasks t,joint]
 #                               [--seeds N] [--resume] [--force] [--jobs N]
 #                               [--results-root DIR] [--leaderboard DIR]
 #
 # Sets up .venv first (tools/setup_env.sh) and fetches SynthIML's pinned sources
 # (tools/fetch_sources.py) unless PYTHON names an interpreter to use.
-# Default: the `cpu` profile (every model as its tiny twin on SynthIML `cpu`, 2 CPU cores).
+# Default: the `cpu` profile (the nine models as tiny twins, joint runs, 3 seeds; fits 2 hours
+# on 2 CPU cores). `--profile cpu-long`: every model and ablation, single-task too, at the
+# learning-curve budget (hours).
 # Options other than --leaderboard go to tools/benchmark.py (see its --help). Exit status: that
 # of the benchmark (1 if any run failed, after the leaderboard is regenerated from what exists).
 # SIGTERM, SIGINT or SIGHUP stops the benchmark and its runs (exit 128 + signal, no leaderboard).

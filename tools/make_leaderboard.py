@@ -152,7 +152,7 @@ def _missing_runs(profile: str, prof: Any, docs: list[dict[str, Any]]) -> list[s
     have = {(d["model"], d["train_set"], int(d.get("seed", 0))) for d in docs}
     missing = []
     for m in prof.models_list():
-        for t in m.train_sets:
+        for t in (t for t in m.train_sets if t in prof.train_sets_list()):
             expected = range(prof.seeds_for(t))
             lacking = [k for k in expected if (m.key, t, k) not in have]
             if len(lacking) == len(expected):

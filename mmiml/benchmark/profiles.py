@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmiml.utils.config import find_type, iter_dicts
 from mmiml.utils.errors import ConfigError
 
-from .zoo import JOINT, ZOO, ZooModel, get_models
+from .zoo import JOINT, TRAIN_SETS, ZOO, ZooModel, get_models
 
 #: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
 LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
@@ -30,9 +30,11 @@ class BenchmarkProfile:
     """How a profile builds, trains and tests its runs.
 
     Attributes:
-        name: ``smoke``, ``cpu`` or ``paper``.
+        name: ``smoke``, ``cpu``, ``cpu-long``, ``paper`` or a protocol's.
         scale: which config of each model (``tiny`` or ``paper``).
         models: the default model keys (comma-separated), ``None`` for the whole zoo.
+        train_sets: the default training sets (``--tasks`` syntax), ``None`` for every task
+            and ``joint``.
         max_iters: training iterations of every run; ``None`` keeps the config's schedule.
         checkpoint_interval: iterations between checkpoints (resume granularity).
         synthiml: the SynthIML profile to train and test on; ``None`` keeps the config's data.
@@ -58,6 +60,7 @@ class BenchmarkProfile:
     models: str | None
     max_iters: int | None
     checkpoint_interval: int
+    train_sets: str | None = None
     synthiml: str | None = None
     crop: int | None = None
     batch_size: int | None = None
@@ -77,6 +80,12 @@ class BenchmarkProfile:
             return override
         return self.joint_seeds if train_set == JOINT else self.single_task_seeds
 
+    def train_sets_list(self) -> tuple[str, ...]:
+        """The training sets a run of this profile covers without ``--tasks``."""
+        if self.train_sets is None:
+            return TRAIN_SETS
+        return tuple(t for t in TRAIN_SETS if t in self.train_sets.split(","))
+
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
         """``--models`` (default: the profile's) -> zoo models; an unknown key is a
         :class:`ConfigError` naming ``--models``."""
@@ -92,6 +101,9 @@ class BenchmarkProfile:
                 f" at {crop}x{crop} px")
 
 
+#: the zoo without the Omni-IML ablations
+MAIN_MODELS = ",".join(m.key for m in ZOO if m.ablation_of is None)
+
 PROFILES: dict[str, BenchmarkProfile] = {
     "smoke": BenchmarkProfile(
         "smoke", "tiny", "plain_convnext_uper,iml_vit", max_iters=20, checkpoint_interval=10,
@@ -99,11 +111,20 @@ PROFILES: dict[str, BenchmarkProfile] = {
         robustness_per_task=2, robustness_kinds=("jpeg", "resize"),
         description="CI: two tiny models, 20 iterations on SynthIML `smoke` (64 px); checks "
                     "the pipeline, the figures mean nothing"),
+    # The default: fits 2 hours on 2 CPU cores (joint runs of the nine models, 3 seeds each,
+    # robustness on seed 0). 600 iterations is what fits, not what converges: see `cpu-long`.
     "cpu": BenchmarkProfile(
-        "cpu", "tiny", None, max_iters=600, checkpoint_interval=100, jobs=2, curve_points=4,
-        robustness_per_task=25, joint_seeds=3, single_task_seeds=1,
-        description="every model as its tiny twin on SynthIML `cpu` (128 px), from scratch, "
-                    "on 2 CPU cores"),
+        "cpu", "tiny", MAIN_MODELS, max_iters=600, checkpoint_interval=100, train_sets=JOINT,
+        jobs=2, curve_points=4, robustness_per_task=10, joint_seeds=3, single_task_seeds=1,
+        description="the nine models as tiny twins, trained jointly (3 seeds) on SynthIML "
+                    "`cpu` (128 px), from scratch, on 2 CPU cores; fits 2 hours"),
+    # The science: the budget the plain baseline's learning curve asks for (docs/benchmark.md,
+    # "Choosing the budget"), single-task runs for the degradation report and every ablation.
+    "cpu-long": BenchmarkProfile(
+        "cpu-long", "tiny", None, max_iters=1050, checkpoint_interval=150, jobs=2,
+        curve_points=7, robustness_per_task=25, joint_seeds=3, single_task_seeds=1,
+        description="every model and ablation as its tiny twin, single-task and joint (3 "
+                    "seeds), at the learning-curve budget on SynthIML `cpu`; hours on 2 cores"),
     "paper": BenchmarkProfile(
         "paper", "paper", None, max_iters=None, checkpoint_interval=8000,
         description="paper configs (160k iterations, 512 crops) on SynthIML `paper`; GPUs"),
@@ -115,14 +136,13 @@ def _protocol_profiles() -> dict[str, BenchmarkProfile]:
     CPU) and ``<name>-paper`` (the paper configs; GPUs with ``--gpus N``)."""
     from .protocols import PROTOCOLS
 
-    main_models = ",".join(m.key for m in ZOO if m.ablation_of is None)
     out = {}
     for name, protocol in PROTOCOLS.items():
         out[name] = BenchmarkProfile(
-            name, "tiny", main_models, max_iters=None, checkpoint_interval=100, jobs=2,
+            name, "tiny", MAIN_MODELS, max_iters=None, checkpoint_interval=100, jobs=2,
             protocol=name, description=f"{protocol.title}; tiny twins on CPU")
         out[f"{name}-paper"] = BenchmarkProfile(
-            f"{name}-paper", "paper", main_models, max_iters=None, checkpoint_interval=8000,
+            f"{name}-paper", "paper", MAIN_MODELS, max_iters=None, checkpoint_interval=8000,
             protocol=name, description=f"{protocol.title}; paper configs on GPUs")
     return out
 
