@@ -36,6 +36,8 @@ bench-smoke: setup
 # The committed leaderboard must be exactly what the committed result files give.
 leaderboard-check: setup
 	$(PY) tools/make_leaderboard.py --check
+	$(PY) tools/make_leaderboard.py --check --results-root leaderboard/synthiml-v1/results \
+	    --out leaderboard/synthiml-v1
 
 # The metafiles, model-index.yml and docs/model_zoo.md must be what the zoo's configs, the
 # measured paper-scale models and the committed result files give.

@@ -156,13 +156,39 @@ def test_learning_curves_table_and_plot(tmp_path: Path):
 
 
 def test_leaderboard_names_the_seeds_a_joint_run_still_lacks(tmp_path: Path):
-    # the cpu profile asks for seeds 0..2 of every joint run: Omni-IML has 0 and 1
+    # the cpu profile asks for seeds 0..2 of every joint run of the nine models: Omni-IML has 0
+    # and 1; its single-task runs and the ablations are cpu-long's, so cpu does not miss them
     write_benchmark_docs(tmp_path / "res" / "cpu", _docs())
+    long_docs = [benchmark_doc(d["model"], d["seed"], train_set=d["train_set"],
+                               profile="cpu-long") for d in _docs()]
+    write_benchmark_docs(tmp_path / "res" / "cpu-long", long_docs)
     tool = _leaderboard()
     tool.generate(tmp_path / "res", tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text()
-    line = next(x for x in text.splitlines() if x.startswith("**Not run at the current code"))
+    cpu, long = (text.split("## Profile `cpu`")[1].split("## Profile `cpu-long`")
+                 if text.index("## Profile `cpu`\n") < text.index("## Profile `cpu-long`")
+                 else text.split("## Profile `cpu-long`")[::-1])
+    line = next(x for x in cpu.splitlines() if x.startswith("**Not run at the current code"))
     assert f"`{OMNI}` joint seed 2," in line
     assert f"`{PLAIN}` joint seeds 1, 2," in line
+    assert f"`{OMNI}` document" not in line and f"`{OMNI}-force-rgb`" not in line
+    line = next(x for x in long.splitlines() if x.startswith("**Not run at the current code"))
     assert f"`{OMNI}` natural," not in line and f"`{OMNI}` natural seed" not in line
     assert f"`{OMNI}` document," in line  # no single-task document run at all
+    assert f"`{OMNI}-force-rgb` joint," in line
+
+
+def test_an_archived_results_root_gets_its_about_text_and_working_links(tmp_path: Path):
+    root = tmp_path / "archive" / "results"
+    write_benchmark_docs(root / "cpu", _docs())
+    (root / "ABOUT.md").write_text("Archived: the data before v2.\n")
+    out = tmp_path / "archive"
+    tool = _leaderboard()
+    tool.main(["--results-root", str(root), "--out", str(out)])
+    text = (out / "README.md").read_text()
+    assert text.split("\n\n")[2] == "Archived: the data before v2."
+    # links to the docs are relative to the page's own folder
+    docs = (out / tool.relative_link("docs/metrics.md", out)).resolve()
+    assert docs == (tool.ROOT / "docs" / "metrics.md").resolve() and docs.is_file()
+    assert f"]({tool.relative_link('docs/metrics.md', out)})" in text
+    assert tool.main(["--results-root", str(root), "--out", str(out), "--check"]) == 0

@@ -11,13 +11,16 @@ mixing spread, complexity, the lower-bound reference rows, plots and a provenanc
 result file is validated first; a malformed or hand-edited file stops the run with its path
 named. A valid result of a model that the zoo no longer defines (renamed, split or removed) is
 in no table: the profile's header counts it, a section at its end lists it, and the tool prints
-a warning naming the file. The output is deterministic; ``--check`` regenerates into a
+a warning naming the file. A results root may hold an ``ABOUT.md``, printed under the header (an
+archived set of results says what it is); links to the docs are relative to OUT. The output is
+deterministic; ``--check`` regenerates into a
 temporary folder and fails if anything differs from OUT.
 """
 from __future__ import annotations
 
 import argparse
 import filecmp
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -25,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
@@ -134,7 +138,7 @@ def _intervals(docs: list[dict[str, Any]]) -> list[str]:
             "bootstrap interval over test images (and over seeds, drawn per model); **bold**: "
             "the interval excludes 0. seeds: runs of A / B. `-`: a side keeps no per-image "
             f"figures (a result written before they were recorded). {caveat}"
-            "[docs/metrics.md](../docs/metrics.md), \"Intervals and shared ranks\".", "",
+            f"[docs/metrics.md]({_metrics_link()}), \"Intervals and shared ranks\".", "",
             report.to_markdown(table), ""]
 
 
@@ -224,7 +228,7 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
     ranks = significance.rank_labels(docs, list(means), means) if means else None
     rank_note = (
         "Ranks: models whose average IoU differs by less than the 95% paired bootstrap interval "
-        "can tell apart share a rank range (\"2–4\"; [docs/metrics.md](../docs/metrics.md), "
+        f"can tell apart share a rank range (\"2–4\"; [docs/metrics.md]({_metrics_link()}), "
         "\"Intervals and shared ranks\")." if ranks is not None else
         "Ranks: by mean average IoU only; some result files keep no per-image figures (written "
         "before they were recorded), so no interval can separate or merge the ranks; a rerun "
@@ -239,7 +243,7 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
         f"Training budget: {'; '.join(budgets) or '-'} (the same for every model and training "
         "set). Figures: threshold 0.5, authentic images excluded from the pixel figures, "
         "per-image means (`image` aggregation) unless marked `_ds` (one confusion matrix per "
-        "task). Definitions: [docs/metrics.md](../docs/metrics.md).",
+        f"task). Definitions: [docs/metrics.md]({_metrics_link()}).",
         "",
         "### Joint training: per-task IoU and F1",
         "",
@@ -308,7 +312,7 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
                   "RGB+DCT path; gate p: the gate's mean probability of that path; DWD spread: "
                   "how far apart the tasks' mean kernel-mixing weights of the Dynamic Weight "
                   "Filters lie (0: every task mixes its kernels alike; "
-                  "[docs/metrics.md](../docs/metrics.md)). Joint models, mean ± std over seeds; "
+                  f"[docs/metrics.md]({_metrics_link()})). Joint models, mean ± std over seeds; "
                   "`-`: not recorded (gate bypassed, no filters, or a result written before the "
                   "figure existed).", "", report.to_markdown(mechanisms), ""]
     gates = report.gate_frame(df)
@@ -324,7 +328,7 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
                   "(IMDL-BenCo's grids) and resizing. area: the mean IoU over a degradation's "
                   "levels (trapezoid, mild to strong); score: the mean of the areas. The grid "
                   "and how it maps to IMDL-BenCo's settings: "
-                  "[docs/metrics.md](../docs/metrics.md), \"Robustness\".", "",
+                  f"[docs/metrics.md]({_metrics_link()}), \"Robustness\".", "",
                   report.to_markdown(robust), ""]
         for path in report.plot_robustness(docs, out / profile, profile):
             lines += [f"![{path.stem}]({profile}/{path.name})", ""]
@@ -350,22 +354,42 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
     return lines
 
 
+#: the folder the page is written for: its links to the repository's docs are relative to it
+_page_dir: Path = ROOT / "leaderboard"
+
+
+def relative_link(target: str, page_dir: Path) -> str:
+    """``target`` (a path in the repository) as a link from a page in ``page_dir``."""
+    return Path(os.path.relpath(ROOT / target, page_dir.resolve())).as_posix()
+
+
+def _metrics_link() -> str:
+    return relative_link("docs/metrics.md", _page_dir)
+
+
 def _warn(message: str) -> None:
     print(f"make_leaderboard: {message}", file=sys.stderr)
 
 
 def generate(root: Path, out: Path, profiles: str | None = None,
-             warn: Callable[[str], None] = _warn) -> list[Path]:
+             warn: Callable[[str], None] = _warn, page_dir: Path | None = None) -> list[Path]:
     """Write OUT/README.md and OUT/<profile>/*.png; return the files written.
 
     ``warn`` gets one line per profile with result files of models not in the zoo, naming them.
+    ``page_dir``: where the page will live (default OUT), for its links to the docs.
+    ``ROOT/ABOUT.md``, when present, is printed under the header (an archive says what it is).
     """
+    global _page_dir
+    _page_dir = page_dir or out
     names = _profiles_present(root, profiles)
     lines = ["# mmiml leaderboard", "",
              "Generated by `python tools/make_leaderboard.py` from the result files under "
              f"`{root.as_posix()}/` (do not edit by hand; `tools/benchmark_all.sh` reruns the "
              "benchmark and regenerates this page). Every figure is read from a result file "
              "validated against the `mmiml-benchmark/1` schema and its checksum.", ""]
+    about = root / "ABOUT.md"
+    if about.is_file():
+        lines += [about.read_text(encoding="utf-8").strip(), ""]
     sections = {}
     for name in names:
         docs = load_results(root / name)
@@ -396,7 +420,7 @@ def generate(root: Path, out: Path, profiles: str | None = None,
 def check(root: Path, out: Path, profiles: str | None) -> list[str]:
     """Regenerate into a temporary folder; list the files that differ from OUT."""
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = generate(root, Path(tmp), profiles)
+        fresh = generate(root, Path(tmp), profiles, page_dir=out)
         problems = []
         for path in fresh:
             committed = out / path.relative_to(tmp)
