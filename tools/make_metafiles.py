@@ -52,9 +52,10 @@ from mmiml.benchmark.zoo import JOINT, ZOO, ZooModel  # noqa: E402
 from mmiml.utils.cli import run_cli  # noqa: E402
 
 TASK_NAME = "Image Manipulation Localization"
-#: profiles whose results go into the metafiles (``smoke`` only checks the pipeline: its
-#: figures mean nothing)
-RESULT_PROFILES: tuple[str, ...] = ("cpu", "paper")
+#: profiles whose results go into the metafiles, in order of precedence: a config's figures
+#: come from the first of them that ran it (``cpu-long``, at the learning-curve budget, before
+#: the 2-hour ``cpu``); ``smoke`` only checks the pipeline: its figures mean nothing
+RESULT_PROFILES: tuple[str, ...] = ("cpu-long", "cpu", "paper")
 #: metafile metric name -> result-file key (the leaderboard's main figures)
 METRICS: dict[str, str] = {"IoU": "pixel_iou_image", "F1": "pixel_f1_image"}
 AVG = "avg"
@@ -167,20 +168,24 @@ def schedule(cfg: Config) -> dict[str, Any]:
 # --------------------------------------------------------------------------- results
 
 def result_docs(results_root: Path) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    """Validated result files by (scale, model key, train set), over RESULT_PROFILES; each
-    doc's ``_log`` is its path as the metafiles write it (relative to the repository)."""
+    """Validated result files by (scale, model key, train set), each from the first of
+    RESULT_PROFILES that ran it; each doc's ``_log`` is its path as the metafiles write it
+    (relative to the repository)."""
     by_run: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for profile in RESULT_PROFILES:
         folder = results_root / profile
         if not folder.is_dir():
             continue
         scale = PROFILES[profile].scale
+        found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for doc in load_results(folder):
             if doc["kind"] != "lower_bound":
                 path = Path(doc["_path"]).resolve()
                 doc["_log"] = (path.relative_to(ROOT) if path.is_relative_to(ROOT)
                                else path).as_posix()
-                by_run.setdefault((scale, doc["model"], doc["train_set"]), []).append(doc)
+                found.setdefault((scale, doc["model"], doc["train_set"]), []).append(doc)
+        for key, docs in found.items():  # an earlier profile's runs take precedence
+            by_run.setdefault(key, docs)
     return by_run
 
 
