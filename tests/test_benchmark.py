@@ -55,15 +55,15 @@ def test_cpu_profile_rescales_the_schedule_and_tests_every_task():
     cfg = Config.fromfile(str(ROOT / model.config("tiny", "face")))
     assert cfg.train_cfg.max_iters == 1000
     apply_profile(cfg, PROFILES["cpu"], seed=3)
-    assert cfg.train_cfg.max_iters == 600
-    assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 18), (18, 600)]
-    assert cfg.model.backbone.teacher_forcing_iters == 60  # 100 of 1000 -> 60 of 600
+    assert cfg.train_cfg.max_iters == 500
+    assert [(s.begin, s.end) for s in cfg.param_scheduler] == [(0, 15), (15, 500)]
+    assert cfg.model.backbone.teacher_forcing_iters == 50  # 100 of 1000 -> 50 of 500
     assert cfg.randomness.seed == 3
     assert cfg.default_hooks.checkpoint.interval == 100
     assert "tasks" not in cfg.test_dataloader.dataset  # tested on all four tasks
     assert cfg.train_dataloader.dataset.tasks == ["face"]
     # the learning curve: 4 validations on every task's val split, kept by the hook
-    assert cfg.train_cfg.val_interval == 150 and cfg.val_cfg == {"type": "ValLoop"}
+    assert cfg.train_cfg.val_interval == 125 and cfg.val_cfg == {"type": "ValLoop"}
     assert cfg.val_dataloader.dataset.split == "val" and "tasks" not in cfg.val_dataloader.dataset
     assert cfg.val_evaluator["per_image"] is False
     assert [h["type"] for h in cfg.custom_hooks].count("LearningCurveHook") == 1

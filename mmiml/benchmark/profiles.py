@@ -112,10 +112,10 @@ PROFILES: dict[str, BenchmarkProfile] = {
         description="CI: two tiny models, 20 iterations on SynthIML `smoke` (64 px); checks "
                     "the pipeline, the figures mean nothing"),
     # The default: fits 2 hours on 2 CPU cores (joint runs of the nine models, 3 seeds each,
-    # robustness on seed 0). 600 iterations is what fits, not what converges: see `cpu-long`.
+    # robustness on seed 0). 500 iterations is what fits, not what converges: see `cpu-long`.
     "cpu": BenchmarkProfile(
-        "cpu", "tiny", MAIN_MODELS, max_iters=600, checkpoint_interval=100, train_sets=JOINT,
-        jobs=2, curve_points=4, robustness_per_task=10, joint_seeds=3, single_task_seeds=1,
+        "cpu", "tiny", MAIN_MODELS, max_iters=500, checkpoint_interval=100, train_sets=JOINT,
+        jobs=2, curve_points=4, robustness_per_task=8, joint_seeds=3, single_task_seeds=1,
         description="the nine models as tiny twins, trained jointly (3 seeds) on SynthIML "
                     "`cpu` (128 px), from scratch, on 2 CPU cores; fits 2 hours"),
     # The science: the budget the plain baseline's learning curve asks for (docs/benchmark.md,
