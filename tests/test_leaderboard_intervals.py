@@ -152,6 +152,9 @@ def test_learning_curves_table_and_plot(tmp_path: Path):
     _leaderboard().generate(tmp_path / "res", tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text()
     assert "### Learning curves" in text and "| Omni-IML " in text.split("### Learning")[1]
+    # joint runs only: the degradation section says where the single-task runs come from
+    degradation = text.split("### Degradation")[1].split("\n### ")[0]
+    assert "No model of this profile has a single-task run" in degradation
     assert (tmp_path / "out" / "cpu" / "learning_curves.png").is_file()
 
 

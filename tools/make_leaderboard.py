@@ -279,10 +279,17 @@ def _section(profile: str, all_docs: list[dict[str, Any]], out: Path) -> list[st
               "", report.to_markdown(report.ranked_table(df, IMAGE_METRICS, rank_by="image_auc")),
               "", _image_scores(docs), ""]
     deg = report.degradation_frame(df)
-    lines += ["### Degradation: joint minus single-task", "",
-              "Points (x100) of IoU and F1: the joint model on task t minus the model trained on "
-              "t alone, tested on t. Negative = joint training costs that task; `mean` over the "
-              "tasks compared.", "", report.to_markdown(report.degradation_table(df)), ""]
+    lines += ["### Degradation: joint minus single-task", ""]
+    if deg.empty:
+        lines += ["No model of this profile has a single-task run to compare with (`cpu` trains "
+                  "the joint runs only): `bash tools/benchmark_all.sh --profile cpu-long`, or "
+                  f"`--profile {profile} --tasks natural,document,face,scene_text`, adds them.",
+                  ""]
+    else:
+        lines += ["Points (x100) of IoU and F1: the joint model on task t minus the model "
+                  "trained on t alone, tested on t. Negative = joint training costs that task; "
+                  "`mean` over the tasks compared.", "",
+                  report.to_markdown(report.degradation_table(df)), ""]
     deg_ci = significance.degradation_differences(docs)
     if not deg_ci.empty and not _all_dashes(deg_ci):
         lines += ["The same IoU differences with their 95% paired bootstrap intervals (joint "
