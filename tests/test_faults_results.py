@@ -21,7 +21,7 @@ def _results(tmp_path: Path, profile: str = "cpu", names: tuple[str, ...] = ()) 
     """A results root with a few committed (valid) result files of ``profile``."""
     root = tmp_path / "results"
     (root / profile).mkdir(parents=True)
-    for name in names or (JOINT_RESULT, "segformer__natural__seed0.json"):
+    for name in names or (JOINT_RESULT, "segformer__joint__seed1.json"):
         shutil.copy(CPU_RESULTS / name, root / profile / name)
     return root
 
