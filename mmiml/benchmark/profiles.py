@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmiml.utils.config import find_type, iter_dicts
 from mmiml.utils.errors import ConfigError
 
-from .zoo import JOINT, TRAIN_SETS, ZOO, ZooModel, get_models
+from .zoo import JOINT, TRAIN_SETS, ZOO, ZooModel, get_models, pick
 
 #: the training-free references scored beside the models (mmiml.evaluation.lower_bounds)
 LOWER_BOUND_NAMES: tuple[str, ...] = ("all_tampered", "centre_blob", "ela", "noise_residual")
@@ -82,9 +82,7 @@ class BenchmarkProfile:
 
     def train_sets_list(self) -> tuple[str, ...]:
         """The training sets a run of this profile covers without ``--tasks``."""
-        if self.train_sets is None:
-            return TRAIN_SETS
-        return tuple(t for t in TRAIN_SETS if t in self.train_sets.split(","))
+        return tuple(pick(self.train_sets, TRAIN_SETS, "training set(s)"))
 
     def models_list(self, keys: str | None = None) -> list[ZooModel]:
         """``--models`` (default: the profile's) -> zoo models; an unknown key is a
